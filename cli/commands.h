@@ -1,0 +1,16 @@
+/* cli/commands.h — the subcommands of the hotloop binary and its exit codes. */
+#pragma once
+
+/* Exit codes (DESIGN.md "cli"): scripts and CI rely on these. */
+enum hl_exit {
+	HL_EXIT_OK = 0,
+	HL_EXIT_DEGRADED = 1, /* completed, but found a regression (diff) or lost information */
+	HL_EXIT_ERROR = 2,
+	HL_EXIT_USAGE = 64,
+};
+
+/* Each takes the arguments after the subcommand name (argv[0] is the subcommand) and returns
+ * an enum hl_exit value. */
+int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);

@@ -1,0 +1,921 @@
+/* cli/session.c — see session.h.
+ *
+ * The per-sample path is: find the target and thread (hash lookups), look the raw stack up
+ * in an exact cache keyed by its bytes (a hit is the common case and costs one hash of the
+ * frames), and append one sample row.  Only a stack never seen before is symbolized: each
+ * frame is resolved through a frame cache, then the code-object cache, reading the target's
+ * memory once per code object.
+ */
+#define _GNU_SOURCE
+#include "cli/session.h"
+#include "collector/collector.h"
+#include "collector/python.h"
+#include "common/hashmap.h"
+#include "common/intern.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "schema/store.h"
+#include "symbolize/pycode.h"
+#include "version.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#define COMMIT_INTERVAL_NS (500ULL * 1000000)
+/* A process just started or exec'd may not have mapped libpython or initialized the
+ * interpreter yet: keep looking for this long before settling on "not Python". */
+#define STARTUP_WINDOW_NS (3ULL * 1000000000)
+#define RECHECK_INTERVAL_NS (2ULL * 1000000000)
+#define EPOLL_TAG_RING 0
+#define EPOLL_TAG_PIDFD 1
+
+struct target {
+	pid_t pid;
+	pid_t parent;
+	int64_t process_id;
+	int pidfd;
+	int detect; /* enum hl_pydetect of the last attempt, -1 before the first */
+	unsigned attempts;
+	uint64_t next_try_ns;	 /* 0: no attempt scheduled */
+	uint64_t image_start_ns; /* start or exec of the current image */
+	uint32_t space;		 /* cache namespace of this image's addresses */
+	bool exited;
+	bool announced;
+	struct hl_python py;
+	struct hl_pycode_cache *codes;
+};
+
+struct thread {
+	int64_t id;
+	int64_t process_id;
+	char comm[16];
+};
+
+/* Why a sample has no usable stack, or an incomplete one: one synthetic frame each. */
+enum marker {
+	MARK_NOT_PYTHON,
+	MARK_NO_TSTATE,
+	MARK_BAD_TSTATE,
+	MARK_NO_FRAMES,
+	MARK_TRUNC_DEEP,
+	MARK_TRUNC_READ,
+	MARK_TRUNC_CYCLE,
+	MARK_UNKNOWN_CODE,
+	MARK_COUNT,
+};
+
+static const char *const marker_names[MARK_COUNT] = {
+	[MARK_NOT_PYTHON] = "[not Python]",
+	[MARK_NO_TSTATE] = "[no Python thread state]",
+	[MARK_BAD_TSTATE] = "[unreadable Python thread state]",
+	[MARK_NO_FRAMES] = "[no Python frames]",
+	[MARK_TRUNC_DEEP] = "[truncated: deeper than the frame limit]",
+	[MARK_TRUNC_READ] = "[truncated: unreadable frame]",
+	[MARK_TRUNC_CYCLE] = "[truncated: frame cycle]",
+	[MARK_UNKNOWN_CODE] = "[unreadable code object]",
+};
+
+/* Counters kept in profile_counter, by name. */
+enum counter {
+	CNT_NOT_PYTHON,
+	CNT_NO_TSTATE,
+	CNT_BAD_TSTATE,
+	CNT_TRUNC_DEEP,
+	CNT_TRUNC_READ,
+	CNT_TRUNC_CYCLE,
+	CNT_UNRESOLVED,
+	CNT_BAD_RECORD,
+	CNT_COUNT,
+};
+
+static const char *const counter_names[CNT_COUNT] = {
+	[CNT_NOT_PYTHON] = "samples.not_python",
+	[CNT_NO_TSTATE] = "samples.no_thread_state",
+	[CNT_BAD_TSTATE] = "samples.bad_thread_state",
+	[CNT_TRUNC_DEEP] = "truncated.too_deep",
+	[CNT_TRUNC_READ] = "truncated.read_failed",
+	[CNT_TRUNC_CYCLE] = "truncated.cycle",
+	[CNT_UNRESOLVED] = "frames.unresolved_code",
+	[CNT_BAD_RECORD] = "records.malformed",
+};
+
+struct hl_session {
+	struct hl_session_opts opts;
+	struct hl_store *store;
+	struct hl_collector *collector;
+	int64_t profile_id;
+	int epfd;
+	uint64_t start_mono_ns;
+	uint64_t start_wall_ns;
+	uint64_t last_commit_ns;
+	uint64_t self_cpu_start_ns;
+
+	struct hl_map *targets; /* pid -> struct target * */
+	struct hl_map *threads; /* tid -> struct thread * */
+	struct hl_intern *stacks; /* raw stack bytes -> stack id */
+	struct hl_intern *frames; /* (space, code, fingerprint, lasti) -> frame id */
+	uint32_t next_space;
+	int64_t marker_frame[MARK_COUNT];
+
+	uint64_t samples;
+	uint64_t truncated;
+	uint64_t counters[CNT_COUNT];
+	int error; /* first fatal error, e.g. the disk is full */
+};
+
+static struct target *target_of(const struct hl_session *s, pid_t pid)
+{
+	uint64_t v;
+
+	return hl_map__get(s->targets, (uint64_t)pid, &v) ? (struct target *)(uintptr_t)v : NULL;
+}
+
+static void fail(struct hl_session *s, int err, const char *what)
+{
+	if (!s->error) {
+		hl_err("%s: %s; stopping (what was recorded so far stays in %s)", what,
+		       strerror(-err), s->opts.db_path);
+		s->error = err;
+	}
+}
+
+static int64_t marker_frame(struct hl_session *s, enum marker m)
+{
+	int64_t fn;
+
+	if (s->marker_frame[m] > 0)
+		return s->marker_frame[m];
+	fn = hl_store__intern_function(s->store, HL_FUNC_SYNTHETIC, marker_names[m], NULL, 0,
+				       NULL);
+	if (fn < 0)
+		return fn;
+	s->marker_frame[m] = hl_store__intern_frame(s->store, fn, 0, 0);
+	return s->marker_frame[m];
+}
+
+/* ---- targets ------------------------------------------------------------------------------ */
+
+static void read_proc_text(pid_t pid, const char *file, char *buf, size_t size, bool cmdline)
+{
+	char path[64], *text = NULL;
+	size_t len = 0, i;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if (!strcmp(file, "exe")) {
+		ssize_t n = readlink(path, buf, size - 1);
+
+		buf[n > 0 ? n : 0] = '\0';
+		return;
+	}
+	if (hl_read_file(path, 1 << 20, &text, &len))
+		return;
+	if (cmdline) /* arguments are NUL-separated */
+		for (i = 0; i + 1 < len; i++)
+			if (!text[i])
+				text[i] = ' ';
+	hl_strlcpy(buf, text, size);
+	free(text);
+}
+
+static uint64_t retry_delay_ns(unsigned attempts)
+{
+	static const unsigned ms[] = {1, 1, 2, 5, 10, 20, 50, 100, 200, 500};
+
+	return (attempts < HL_ARRAY_SIZE(ms) ? ms[attempts] : 1000) * 1000000ULL;
+}
+
+static int64_t add_process_row(struct hl_session *s, struct target *t)
+{
+	char exe[PATH_MAX], cmd[4096];
+	struct hl_process_info info = {
+		.pid = (uint32_t)t->pid,
+		.parent_pid = (uint32_t)t->parent,
+		.executable = exe,
+		.command = s->opts.store_cmdlines ? cmd : NULL,
+		.start_ns = hl_now_realtime_ns(),
+	};
+
+	read_proc_text(t->pid, "exe", exe, sizeof(exe), false);
+	read_proc_text(t->pid, "cmdline", cmd, sizeof(cmd), true);
+	return hl_store__add_process(s->store, s->profile_id, &info);
+}
+
+static void try_detect(struct hl_session *s, struct target *t, uint64_t now)
+{
+	int ret = hl_python_detect(t->pid, &t->py);
+
+	t->attempts++;
+	t->detect = ret;
+	t->next_try_ns = 0;
+	if (ret == -ESRCH)
+		return; /* gone: its pidfd reports the exit */
+	if (ret < 0) {
+		if (!t->announced)
+			hl_warn("pid %d: cannot read its memory (%s); sampling it without Python "
+				"frames", (int)t->pid, strerror(-ret));
+		t->announced = true;
+		t->next_try_ns = now + RECHECK_INTERVAL_NS;
+		return;
+	}
+	switch (ret) {
+	case HL_PYDETECT_OK:
+		hl_pycode_cache__free(t->codes);
+		t->codes = hl_pycode_cache__new(t->pid, &t->py.ver, t->py.code_type);
+		if (!t->codes) {
+			fail(s, -ENOMEM, "out of memory");
+			return;
+		}
+		t->space = ++s->next_space;
+		if (hl_collector__set_target(s->collector, t->pid, &t->py.bpf))
+			hl_warn("pid %d: cannot hand its interpreter to the sampler", (int)t->pid);
+		hl_store__update_process_python(s->store, t->process_id, t->py.version, NULL);
+		hl_info("pid %d: Python %s (%s)", (int)t->pid, t->py.version, t->py.binary);
+		return;
+	case HL_PYDETECT_NOT_READY:
+		t->next_try_ns = now + retry_delay_ns(t->attempts);
+		return;
+	case HL_PYDETECT_NOT_PYTHON:
+		/* The dynamic loader may not have mapped libpython yet. */
+		if (now - t->image_start_ns < STARTUP_WINDOW_NS)
+			t->next_try_ns = now + retry_delay_ns(t->attempts);
+		else
+			t->next_try_ns = now + RECHECK_INTERVAL_NS;
+		hl_store__update_process_python(s->store, t->process_id, NULL, t->py.status);
+		return;
+	case HL_PYDETECT_UNSUPPORTED:
+		if (!t->announced)
+			hl_warn("pid %d: %s; sampling it without Python frames", (int)t->pid,
+				t->py.status);
+		t->announced = true;
+		hl_store__update_process_python(s->store, t->process_id,
+						t->py.version[0] ? t->py.version : NULL,
+						t->py.status);
+		return;
+	}
+}
+
+static int watch_exit(struct hl_session *s, struct target *t)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+
+	t->pidfd = (int)syscall(SYS_pidfd_open, t->pid, 0);
+	if (t->pidfd < 0)
+		return -errno;
+	ev.data.u64 = (uint64_t)EPOLL_TAG_PIDFD << 32 | (uint32_t)t->pid;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, t->pidfd, &ev))
+		return -errno;
+	return 0;
+}
+
+static struct target *new_target(struct hl_session *s, pid_t pid, pid_t parent, int *err)
+{
+	struct target *t = calloc(1, sizeof(*t));
+	uint64_t now = hl_now_monotonic_ns();
+
+	if (!t) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	t->pid = pid;
+	t->parent = parent;
+	t->pidfd = -1;
+	t->detect = -1;
+	t->image_start_ns = now;
+	t->space = ++s->next_space;
+	*err = hl_map__set(s->targets, (uint64_t)pid, (uint64_t)(uintptr_t)t);
+	if (*err) {
+		free(t);
+		return NULL;
+	}
+	t->process_id = add_process_row(s, t);
+	if (t->process_id < 0) {
+		*err = (int)t->process_id;
+		return NULL;
+	}
+	*err = watch_exit(s, t);
+	if (*err == -ESRCH) {
+		t->exited = true;
+		*err = 0;
+	}
+	return t;
+}
+
+int hl_session__add_target(struct hl_session *s, pid_t pid, pid_t parent_pid)
+{
+	struct hl_proc none = {0};
+	struct target *t;
+	int err;
+
+	if (target_of(s, pid))
+		return 0;
+	if (kill(pid, 0) && errno == ESRCH)
+		return -ESRCH;
+	t = new_target(s, pid, parent_pid, &err);
+	if (!t)
+		return err;
+	if (err)
+		return err;
+	/* Sample it from now on, with Python frames once its interpreter is found. */
+	err = hl_collector__set_target(s->collector, pid, &none);
+	if (err)
+		return err;
+	try_detect(s, t, hl_now_monotonic_ns());
+	return 0;
+}
+
+static void on_target_fork(struct hl_session *s, const struct hl_proc_event *e)
+{
+	struct target *parent = target_of(s, (pid_t)e->parent_pid), *t;
+	int err;
+
+	if (target_of(s, (pid_t)e->pid))
+		return;
+	t = new_target(s, (pid_t)e->pid, (pid_t)e->parent_pid, &err);
+	if (!t) {
+		fail(s, err, "cannot follow a fork");
+		return;
+	}
+	/* The sampler already copied the parent's interpreter facts to the child: the memory
+	 * image is the same.  Mirror that here, with the child's own code cache. */
+	if (parent && parent->detect == HL_PYDETECT_OK) {
+		t->py = parent->py;
+		t->py.pid = t->pid;
+		t->detect = HL_PYDETECT_OK;
+		t->codes = hl_pycode_cache__new(t->pid, &t->py.ver, t->py.code_type);
+		hl_store__update_process_python(s->store, t->process_id, t->py.version, NULL);
+	} else {
+		try_detect(s, t, hl_now_monotonic_ns());
+	}
+	hl_info("following pid %d, forked by %d", (int)t->pid, (int)t->parent);
+}
+
+static void on_target_exec(struct hl_session *s, const struct hl_proc_event *e)
+{
+	struct target *t = target_of(s, (pid_t)e->pid);
+	int64_t row;
+
+	if (!t)
+		return;
+	/* A new image: a new process row, a new address space for the caches. */
+	hl_store__end_process(s->store, t->process_id, hl_now_realtime_ns());
+	row = add_process_row(s, t);
+	if (row < 0) {
+		fail(s, (int)row, "cannot record an exec");
+		return;
+	}
+	t->process_id = row;
+	hl_pycode_cache__free(t->codes);
+	t->codes = NULL;
+	t->detect = -1;
+	t->attempts = 0;
+	t->announced = false;
+	t->image_start_ns = hl_now_monotonic_ns();
+	t->space = ++s->next_space;
+	try_detect(s, t, t->image_start_ns);
+}
+
+static void on_target_exit(struct hl_session *s, pid_t pid)
+{
+	struct target *t = target_of(s, pid);
+
+	if (!t || t->exited)
+		return;
+	t->exited = true;
+	t->next_try_ns = 0;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, t->pidfd, NULL);
+	close(t->pidfd);
+	t->pidfd = -1;
+	hl_collector__remove_target(s->collector, pid);
+	hl_store__end_process(s->store, t->process_id, hl_now_realtime_ns());
+	/* The code cache stays: samples taken before the exit may still be in the ring. */
+}
+
+/* ---- samples ------------------------------------------------------------------------------ */
+
+static struct thread *thread_of(struct hl_session *s, const struct target *t,
+				const struct hl_sample *smp)
+{
+	struct thread *th = NULL;
+	char comm[sizeof(smp->comm) + 1];
+	uint64_t v;
+
+	memcpy(comm, smp->comm, sizeof(smp->comm));
+	comm[sizeof(smp->comm)] = '\0';
+	if (hl_map__get(s->threads, smp->tid, &v))
+		th = (struct thread *)(uintptr_t)v;
+	if (th && th->process_id == t->process_id) {
+		if (strncmp(th->comm, comm, sizeof(th->comm))) {
+			hl_strlcpy(th->comm, comm, sizeof(th->comm));
+			hl_store__set_thread_name(s->store, th->id, comm);
+		}
+		return th;
+	}
+	if (!th) {
+		th = calloc(1, sizeof(*th));
+		if (!th || hl_map__set(s->threads, smp->tid, (uint64_t)(uintptr_t)th)) {
+			free(th);
+			return NULL;
+		}
+	}
+	/* New thread, or a tid seen before in another process image. */
+	th->process_id = t->process_id;
+	hl_strlcpy(th->comm, comm, sizeof(th->comm));
+	th->id = hl_store__add_thread(s->store, t->process_id, smp->tid, comm);
+	if (th->id < 0) {
+		fail(s, (int)th->id, "cannot write a thread");
+		return NULL;
+	}
+	return th;
+}
+
+struct frame_key {
+	uint32_t space;
+	int32_t lasti;
+	uint64_t code;
+	uint64_t fingerprint;
+};
+
+/* The frame id of one Python frame, or a negative errno.  *resolved is false when the code
+ * object could not be read (the result is then a marker, and is not cached). */
+static int64_t python_frame(struct hl_session *s, struct target *t, const struct hl_py_frame *f,
+			    bool *resolved)
+{
+	struct frame_key key = {.space = t->space, .lasti = f->lasti, .code = f->code,
+				.fingerprint = f->fingerprint};
+	struct hl_pycode *code = NULL;
+	int64_t id, fn;
+	uint64_t slot;
+	int err = -ENOENT;
+
+	*resolved = true;
+	if (hl_intern__find(s->frames, &key, sizeof(key), &slot, &id))
+		return id;
+	if (t->codes && f->code && !(f->flags & HL_PYF_BAD_LASTI && f->lasti >= 0))
+		code = hl_pycode_cache__get(t->codes, f->code, f->fingerprint, &err);
+	if (!code) {
+		*resolved = false;
+		s->counters[CNT_UNRESOLVED]++;
+		hl_debug("pid %d: code object 0x%llx unreadable: %s", (int)t->pid,
+			 (unsigned long long)f->code, strerror(-err));
+		return marker_frame(s, MARK_UNKNOWN_CODE);
+	}
+	if (code->store_id <= 0) {
+		fn = hl_store__intern_function(s->store, HL_FUNC_PYTHON, code->qualname,
+					       code->filename, code->firstlineno, NULL);
+		if (fn < 0)
+			return fn;
+		code->store_id = fn;
+	}
+	id = hl_store__intern_frame(s->store, code->store_id,
+				    hl_pycode__line(code, &t->py.ver, f->lasti), 0);
+	if (id > 0)
+		hl_intern__add(s->frames, slot, &key, sizeof(key), id);
+	return id;
+}
+
+struct stack_key {
+	uint32_t space;
+	uint16_t n_py;
+	uint8_t status;
+	uint8_t pad;
+};
+
+/* The stack id of a sample, symbolizing it if this stack was never seen. */
+static int64_t sample_stack(struct hl_session *s, struct target *t, const struct hl_sample *smp,
+			    const struct hl_py_frame *frames)
+{
+	unsigned char keybuf[sizeof(struct stack_key) + HL_PY_MAX_FRAMES * sizeof(*frames)];
+	struct stack_key *key = (struct stack_key *)keybuf;
+	size_t keylen = sizeof(*key) + smp->n_py * sizeof(*frames);
+	bool cacheable = true, resolved;
+	int64_t parent = 0, id;
+	uint64_t slot;
+	int i;
+
+	key->space = t->space;
+	key->n_py = smp->n_py;
+	key->status = smp->py_status;
+	key->pad = 0;
+	memcpy(keybuf + sizeof(*key), frames, smp->n_py * sizeof(*frames));
+	if (hl_intern__find(s->stacks, keybuf, keylen, &slot, &id))
+		return id;
+
+	/* A cut stack is rooted at a marker saying why, so reports show the cut. */
+	switch (smp->py_status) {
+	case HL_PY_TOO_DEEP:
+		parent = marker_frame(s, MARK_TRUNC_DEEP);
+		break;
+	case HL_PY_READ_FAILED:
+		parent = smp->n_py ? marker_frame(s, MARK_TRUNC_READ) : 0;
+		break;
+	case HL_PY_CYCLE:
+		parent = marker_frame(s, MARK_TRUNC_CYCLE);
+		break;
+	}
+	if (parent < 0)
+		return parent;
+	if (parent > 0)
+		parent = hl_store__intern_stack(s->store, 0, parent);
+	if (!smp->n_py) {
+		enum marker m = smp->py_status == HL_PY_NOT_PYTHON    ? MARK_NOT_PYTHON
+				: smp->py_status == HL_PY_NO_TSTATE   ? MARK_NO_TSTATE
+				: smp->py_status == HL_PY_BAD_TSTATE  ? MARK_BAD_TSTATE
+				: smp->py_status == HL_PY_READ_FAILED ? MARK_TRUNC_READ
+								      : MARK_NO_FRAMES;
+		id = marker_frame(s, m);
+		if (id < 0)
+			return id;
+		parent = hl_store__intern_stack(s->store, parent, id);
+	}
+	for (i = smp->n_py - 1; i >= 0 && parent >= 0; i--) {
+		id = python_frame(s, t, &frames[i], &resolved);
+		if (id < 0)
+			return id;
+		cacheable &= resolved;
+		parent = hl_store__intern_stack(s->store, parent, id);
+	}
+	if (parent > 0 && cacheable)
+		hl_intern__add(s->stacks, slot, keybuf, keylen, parent);
+	return parent;
+}
+
+static void count_status(struct hl_session *s, const struct hl_sample *smp)
+{
+	switch (smp->py_status) {
+	case HL_PY_NOT_PYTHON:
+		s->counters[CNT_NOT_PYTHON]++;
+		break;
+	case HL_PY_NO_TSTATE:
+		s->counters[CNT_NO_TSTATE]++;
+		break;
+	case HL_PY_BAD_TSTATE:
+		s->counters[CNT_BAD_TSTATE]++;
+		break;
+	case HL_PY_TOO_DEEP:
+		s->counters[CNT_TRUNC_DEEP]++;
+		s->truncated++;
+		break;
+	case HL_PY_READ_FAILED:
+		s->counters[CNT_TRUNC_READ]++;
+		s->truncated++;
+		break;
+	case HL_PY_CYCLE:
+		s->counters[CNT_TRUNC_CYCLE]++;
+		s->truncated++;
+		break;
+	}
+}
+
+static void on_sample(struct hl_session *s, const struct hl_sample *smp, size_t size)
+{
+	const struct hl_py_frame *frames = (const void *)(smp + 1);
+	enum hl_thread_state state;
+	struct target *t;
+	struct thread *th;
+	int64_t stack;
+	int err;
+
+	if (smp->n_py > HL_PY_MAX_FRAMES ||
+	    size < sizeof(*smp) + smp->n_py * sizeof(*frames) + smp->n_kstack * sizeof(uint64_t)) {
+		s->counters[CNT_BAD_RECORD]++;
+		return;
+	}
+	t = target_of(s, (pid_t)smp->pid);
+	if (!t) {
+		/* A target the sampler knows and we do not: a fork whose event was lost. */
+		t = new_target(s, (pid_t)smp->pid, 0, &err);
+		if (!t) {
+			fail(s, err, "cannot add a process");
+			return;
+		}
+	}
+	th = thread_of(s, t, smp);
+	if (!th)
+		return;
+	count_status(s, smp);
+	stack = sample_stack(s, t, smp, frames);
+	if (stack < 0) {
+		fail(s, (int)stack, "cannot write a stack");
+		return;
+	}
+	state = smp->gil == HL_GIL_STATE_HELD	  ? HL_STATE_GIL
+		: smp->gil == HL_GIL_STATE_NOT_HELD ? HL_STATE_NO_GIL
+						    : HL_STATE_UNKNOWN;
+	err = hl_store__add_sample(s->store, s->profile_id, th->id, stack,
+				   smp->time_ns > s->start_mono_ns
+					   ? (smp->time_ns - s->start_mono_ns) / 1000
+					   : 0,
+				   state, 1);
+	if (err) {
+		fail(s, err, "cannot write a sample");
+		return;
+	}
+	s->samples++;
+}
+
+static int on_record(void *ctx, const void *data, size_t size)
+{
+	const struct hl_record_header *hdr = data;
+	struct hl_session *s = ctx;
+
+	if (s->error)
+		return 1;
+	switch (hdr->kind) {
+	case HL_REC_SAMPLE:
+		if (size >= sizeof(struct hl_sample))
+			on_sample(s, data, size);
+		break;
+	case HL_REC_FORK:
+		if (size >= sizeof(struct hl_proc_event))
+			on_target_fork(s, data);
+		break;
+	case HL_REC_EXEC:
+		if (size >= sizeof(struct hl_proc_event))
+			on_target_exec(s, data);
+		break;
+	default:
+		s->counters[CNT_BAD_RECORD]++;
+	}
+	return s->error ? 1 : 0;
+}
+
+/* ---- the session -------------------------------------------------------------------------- */
+
+struct hl_session *hl_session__new(const struct hl_session_opts *opts)
+{
+	struct hl_collector_opts copts = {
+		.frequency_hz = opts->frequency_hz,
+		.max_py_frames = opts->max_py_frames,
+		.ringbuf_bytes = 16 << 20,
+		.follow_forks = opts->follow_forks,
+	};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EPOLL_TAG_RING};
+	char host[256] = "", kernel[256] = "";
+	struct hl_profile_info info;
+	struct hl_session *s;
+	struct utsname un;
+	int err;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->opts = *opts;
+	s->epfd = -1;
+	s->targets = hl_map__new(16);
+	s->threads = hl_map__new(64);
+	s->stacks = hl_intern__new();
+	s->frames = hl_intern__new();
+	if (!s->targets || !s->threads || !s->stacks || !s->frames) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0) {
+		err = -errno;
+		goto out_free;
+	}
+	/* Load the sampler before touching the output file: a machine that cannot sample
+	 * should not lose an old profile to a failed start. */
+	s->collector = hl_collector__new(&copts, on_record, s);
+	if (!s->collector) {
+		err = -errno;
+		goto out_free;
+	}
+	s->store = hl_store__open(opts->db_path, HL_STORE_CREATE | HL_STORE_TRUNCATE);
+	if (!s->store) {
+		err = -errno;
+		goto out_free;
+	}
+	if (!uname(&un)) {
+		hl_strlcpy(host, un.nodename, sizeof(host));
+		hl_strlcpy(kernel, un.release, sizeof(kernel));
+	}
+	s->start_mono_ns = hl_now_monotonic_ns();
+	s->start_wall_ns = hl_now_realtime_ns();
+	s->last_commit_ns = s->start_mono_ns;
+	s->self_cpu_start_ns = hl_self_cpu_ns();
+	info = (struct hl_profile_info){
+		.command = opts->command,
+		.target_pids = opts->target_pids,
+		.host = host,
+		.kernel = kernel,
+		.mode = "python",
+		.event = "cpu-clock",
+		.frequency_hz = opts->frequency_hz,
+		.start_ns = s->start_wall_ns,
+	};
+	s->profile_id = hl_store__add_profile(s->store, &info);
+	if (s->profile_id < 0) {
+		err = (int)s->profile_id;
+		goto out_free;
+	}
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, hl_collector__fd(s->collector), &ev)) {
+		err = -errno;
+		goto out_free;
+	}
+	return s;
+
+out_free:
+	hl_store__close(s->store);
+	hl_collector__free(s->collector);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	hl_intern__free(s->frames);
+	hl_intern__free(s->stacks);
+	hl_map__free(s->threads);
+	hl_map__free(s->targets);
+	free(s);
+	errno = -err;
+	return NULL;
+}
+
+static void run_detections(struct hl_session *s, uint64_t now, uint64_t *next_due)
+{
+	size_t cursor = 0;
+	uint64_t pid, v;
+
+	while (hl_map__next(s->targets, &cursor, &pid, &v)) {
+		struct target *t = (struct target *)(uintptr_t)v;
+
+		if (t->exited || !t->next_try_ns)
+			continue;
+		if (t->next_try_ns <= now)
+			try_detect(s, t, now);
+		if (t->next_try_ns && (!*next_due || t->next_try_ns < *next_due))
+			*next_due = t->next_try_ns;
+	}
+}
+
+int hl_session__run_once(struct hl_session *s, int timeout_ms)
+{
+	struct epoll_event events[16];
+	uint64_t now = hl_now_monotonic_ns(), next_due = 0;
+	int n, i;
+
+	run_detections(s, now, &next_due);
+	if (next_due) {
+		uint64_t wait_ms = next_due > now ? (next_due - now + 999999) / 1000000 : 0;
+
+		if (wait_ms < (uint64_t)timeout_ms)
+			timeout_ms = (int)wait_ms;
+	}
+	n = epoll_wait(s->epfd, events, HL_ARRAY_SIZE(events), timeout_ms);
+	if (n < 0 && errno != EINTR)
+		return -errno;
+	/* Records first: a process's last samples are in the ring before its exit is seen. */
+	hl_collector__consume(s->collector);
+	for (i = 0; i < n; i++)
+		if (events[i].data.u64 >> 32 == EPOLL_TAG_PIDFD)
+			on_target_exit(s, (pid_t)(uint32_t)events[i].data.u64);
+	now = hl_now_monotonic_ns();
+	if (now - s->last_commit_ns >= COMMIT_INTERVAL_NS) {
+		int err = hl_store__commit(s->store);
+
+		if (err)
+			fail(s, err, "cannot commit to the database");
+		s->last_commit_ns = now;
+	}
+	return s->error;
+}
+
+bool hl_session__all_exited(const struct hl_session *s)
+{
+	size_t cursor = 0;
+	uint64_t pid, v;
+
+	while (hl_map__next(s->targets, &cursor, &pid, &v))
+		if (!((struct target *)(uintptr_t)v)->exited)
+			return false;
+	return true;
+}
+
+bool hl_session__has_exited(const struct hl_session *s, pid_t pid)
+{
+	struct target *t = target_of(s, pid);
+
+	return t && t->exited;
+}
+
+void hl_session__summary(struct hl_session *s, struct hl_session_summary *out)
+{
+	struct hl_collector_stats st = {0};
+	size_t cursor = 0;
+	uint64_t pid, v;
+
+	memset(out, 0, sizeof(*out));
+	if (s->collector)
+		hl_collector__stats(s->collector, &st);
+	out->samples = s->samples;
+	out->lost = st.ringbuf_full;
+	out->truncated = s->truncated;
+	out->unresolved = s->counters[CNT_UNRESOLVED];
+	out->duration_ns = hl_now_monotonic_ns() - s->start_mono_ns;
+	out->self_cpu_ns = hl_self_cpu_ns() - s->self_cpu_start_ns;
+	out->bpf_ns = st.bpf_run_ns;
+	while (hl_map__next(s->targets, &cursor, &pid, &v)) {
+		struct target *t = (struct target *)(uintptr_t)v;
+
+		out->processes++;
+		if (t->detect == HL_PYDETECT_OK)
+			out->python_processes++;
+	}
+}
+
+void hl_session__describe(const struct hl_session *s, char *buf, size_t size)
+{
+	size_t cursor = 0, used = 0;
+	uint64_t pid, v;
+	unsigned shown = 0, total = 0;
+
+	buf[0] = '\0';
+	while (hl_map__next(s->targets, &cursor, &pid, &v)) {
+		struct target *t = (struct target *)(uintptr_t)v;
+		int n;
+
+		total++;
+		if (shown == 2 || used >= size)
+			continue;
+		n = snprintf(buf + used, size - used, "%spid %d%s%s%s", shown ? ", " : "",
+			     (int)t->pid, t->detect == HL_PYDETECT_OK ? " (Python " : "",
+			     t->detect == HL_PYDETECT_OK ? t->py.version : "",
+			     t->detect == HL_PYDETECT_OK ? ")" : "");
+		if (n > 0)
+			used += (size_t)n;
+		shown++;
+	}
+	if (total > shown && used < size)
+		snprintf(buf + used, size - used, " and %u more", total - shown);
+}
+
+static void free_targets(struct hl_session *s)
+{
+	size_t cursor = 0;
+	uint64_t key, v;
+
+	while (hl_map__next(s->targets, &cursor, &key, &v)) {
+		struct target *t = (struct target *)(uintptr_t)v;
+
+		if (t->pidfd >= 0)
+			close(t->pidfd);
+		hl_pycode_cache__free(t->codes);
+		free(t);
+	}
+	cursor = 0;
+	while (hl_map__next(s->threads, &cursor, &key, &v))
+		free((void *)(uintptr_t)v);
+}
+
+int hl_session__finish(struct hl_session *s, int exit_status)
+{
+	struct hl_profile_totals totals;
+	struct hl_collector_stats st = {0};
+	int err = s->error, i;
+
+	/* Stop the sampler, then take what it already queued. */
+	hl_collector__stats(s->collector, &st);
+	if (!s->error)
+		hl_collector__consume(s->collector);
+	hl_collector__free(s->collector);
+	s->collector = NULL;
+
+	totals = (struct hl_profile_totals){
+		.end_ns = hl_now_realtime_ns(),
+		.samples = s->samples,
+		.lost = st.ringbuf_full,
+		.truncated = s->truncated,
+		.has_exit_status = exit_status >= 0,
+		.exit_status = exit_status,
+	};
+	if (!err)
+		err = hl_store__finish_profile(s->store, s->profile_id, &totals);
+	for (i = 0; i < CNT_COUNT && !err; i++)
+		if (s->counters[i])
+			err = hl_store__add_counter(s->store, s->profile_id, counter_names[i],
+						    (int64_t)s->counters[i]);
+	if (!err && st.ringbuf_full)
+		err = hl_store__add_counter(s->store, s->profile_id, "lost.ringbuf_full",
+					    (int64_t)st.ringbuf_full);
+	if (!err && st.events_lost)
+		err = hl_store__add_counter(s->store, s->profile_id, "lost.process_events",
+					    (int64_t)st.events_lost);
+	if (!err)
+		err = hl_store__commit(s->store);
+	hl_store__close(s->store);
+	free_targets(s);
+	hl_intern__free(s->frames);
+	hl_intern__free(s->stacks);
+	hl_map__free(s->threads);
+	hl_map__free(s->targets);
+	close(s->epfd);
+	free(s);
+	return err;
+}

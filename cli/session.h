@@ -1,0 +1,64 @@
+/* cli/session.h — one recording: the collector, the targets, and the store it fills.
+ *
+ * Joins the pipeline's stages: records from the BPF sampler (collector/) are symbolized
+ * (symbolize/) and written as deduplicated frames, stacks and samples (schema/).  Tracks the
+ * target processes — interpreter detection with retries while a process starts, forks the
+ * sampler followed, execs, exits — and their threads.  `hotloop record` drives one session
+ * to the end; the daemon will drive a long-lived one.
+ *
+ * Not responsible for starting commands, signals or the terminal (cli/record.c).
+ */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct hl_session;
+
+struct hl_session_opts {
+	const char *db_path;
+	const char *command;	 /* stored in the profile; NULL: not stored */
+	const char *target_pids; /* as the user named them, for the profile */
+	bool store_cmdlines;	 /* store targets' command lines (they may hold secrets) */
+	uint32_t frequency_hz;
+	uint32_t max_py_frames;
+	bool follow_forks;
+};
+
+/* Opens (replacing) the database, loads the sampler.  NULL with errno set; the reason is
+ * logged. */
+struct hl_session *hl_session__new(const struct hl_session_opts *opts);
+
+/* Starts sampling @pid (a thread group id).  @parent_pid is 0 unless hotloop followed a
+ * fork.  Returns 0 or -errno (-ESRCH: no such process). */
+int hl_session__add_target(struct hl_session *s, pid_t pid, pid_t parent_pid);
+
+/* Blocks for up to @timeout_ms, handling records, process exits and detection retries.
+ * Returns 0, or -errno on a fatal error (e.g. the database cannot be written). */
+int hl_session__run_once(struct hl_session *s, int timeout_ms);
+
+/* Whether every target has exited. */
+bool hl_session__all_exited(const struct hl_session *s);
+/* Whether @pid has exited (false for a pid that is not a target). */
+bool hl_session__has_exited(const struct hl_session *s, pid_t pid);
+
+struct hl_session_summary {
+	uint64_t samples;   /* stored */
+	uint64_t lost;	    /* dropped by the kernel side */
+	uint64_t truncated; /* stored with an incomplete stack */
+	uint64_t unresolved; /* Python frames whose code object could not be read */
+	uint64_t duration_ns;
+	unsigned processes;
+	unsigned python_processes;
+	uint64_t self_cpu_ns; /* hotloop's own CPU time (user + system) */
+	uint64_t bpf_ns;      /* the sampler's CPU time, when kernel.bpf_stats_enabled=1 */
+};
+void hl_session__summary(struct hl_session *s, struct hl_session_summary *out);
+
+/* A one-line description of the targets for the progress line, e.g. "pid 12 (Python 3.12.1)". */
+void hl_session__describe(const struct hl_session *s, char *buf, size_t size);
+
+/* Stops sampling, drains what the kernel still holds, writes the profile's totals and closes
+ * the database.  @exit_status: the started command's (exit code, or 128 + signal), or -1.
+ * Frees the session.  Returns 0 or -errno (the data committed so far stays readable). */
+int hl_session__finish(struct hl_session *s, int exit_status);

@@ -1,0 +1,142 @@
+/* collector/pyoffsets.c — the per-version layout tables.  Values are from
+ * ../shared/research/offsets/out_3.X.txt (offsetof against the installed headers) and are
+ * re-checked by tests/unit/test_pyoffsets.c; do not edit one without the other. */
+#include "collector/pyoffsets.h"
+
+#include <stddef.h>
+
+#define NONE HL_OFF_NONE
+
+/* Fields common to the PyFrameObject era (3.8–3.10). */
+#define FRAMEOBJECT_ERA                                                                     \
+	.tstate_next = 8, .tstate_interp = 16, .tstate_frame = 24, .tstate_thread_id = 176,  \
+	.tstate_native_thread_id = NONE, .cframe_current_frame = NONE, .frame_back = 24,     \
+	.frame_code = 32, .frame_owner = NONE, .frame_is_entry = NONE,                       \
+	.code_firstlineno = 40, .code_filename = 104, .code_name = 112, .code_qualname = NONE, \
+	.code_linetable = 120, .code_adaptive = NONE, .code_code = 48, .unicode_state = 32,  \
+	.unicode_length = 16, .unicode_ascii_data = 48, .unicode_compact_data = 72,          \
+	.interp_next = 0, .interp_threads_head = 8, .interp_ceval_gil = NONE,               \
+	.gil_holder = 8, .gil_locked = 16, .code_tag_mask = ~0ULL
+
+static const struct hl_pyver table[] = {
+	{
+		.major = 3, .minor = 8, FRAMEOBJECT_ERA,
+		.runtime_interpreters_head = 32, .runtime_autotsskey = 1392,
+		.runtime_gil = 1152, .interp_modules = 56,
+		.tstate_size = 184, .frame_lasti = 104, .frame_size = 112,
+	},
+	{
+		.major = 3, .minor = 9, FRAMEOBJECT_ERA,
+		.runtime_interpreters_head = 32, .runtime_autotsskey = 584,
+		.runtime_gil = 352, .interp_modules = 856,
+		.tstate_size = 184, .frame_lasti = 104, .frame_size = 112,
+	},
+	{
+		.major = 3, .minor = 10, FRAMEOBJECT_ERA,
+		.runtime_interpreters_head = 32, .runtime_autotsskey = 584,
+		.runtime_gil = 352, .interp_modules = 856,
+		.tstate_size = 184, .frame_lasti = 96, .frame_size = 104,
+	},
+	{
+		.major = 3, .minor = 11,
+		.runtime_interpreters_head = 40, .runtime_autotsskey = 592, .runtime_gil = 360,
+		.interp_next = 0, .interp_threads_head = 16, .interp_modules = 888,
+		.interp_ceval_gil = NONE, .gil_holder = 8, .gil_locked = 16,
+		.tstate_next = 8, .tstate_interp = 16, .tstate_frame = 56, .tstate_thread_id = 152,
+		.tstate_native_thread_id = 160, .tstate_size = 168, .cframe_current_frame = 8,
+		.frame_back = 48, .frame_code = 32, .frame_lasti = 56, .frame_owner = 69,
+		.frame_is_entry = 68, .frame_size = 72,
+		.code_firstlineno = 72, .code_filename = 112, .code_name = 120,
+		.code_qualname = 128, .code_linetable = 136, .code_adaptive = 184,
+		.code_code = NONE, .unicode_state = 32, .unicode_length = 16,
+		.unicode_ascii_data = 48, .unicode_compact_data = 72, .code_tag_mask = ~0ULL,
+	},
+	{
+		.major = 3, .minor = 12,
+		.runtime_interpreters_head = 40, .runtime_autotsskey = 1544, .runtime_gil = NONE,
+		.interp_next = 0, .interp_threads_head = 72, .interp_modules = 944,
+		.interp_ceval_gil = 384, .gil_holder = 8, .gil_locked = 16,
+		.tstate_next = 8, .tstate_interp = 16, .tstate_frame = 56, .tstate_thread_id = 136,
+		.tstate_native_thread_id = 144, .tstate_size = 152, .cframe_current_frame = 0,
+		.frame_back = 8, .frame_code = 0, .frame_lasti = 56, .frame_owner = 70,
+		.frame_is_entry = NONE, .frame_size = 72,
+		.code_firstlineno = 68, .code_filename = 112, .code_name = 120,
+		.code_qualname = 128, .code_linetable = 136, .code_adaptive = 192,
+		.code_code = NONE, .unicode_state = 32, .unicode_length = 16,
+		.unicode_ascii_data = 40, .unicode_compact_data = 56, .code_tag_mask = ~0ULL,
+	},
+	{
+		.major = 3, .minor = 13,
+		.runtime_interpreters_head = 632, .runtime_autotsskey = 2160, .runtime_gil = NONE,
+		.interp_next = 7264, .interp_threads_head = 7344, .interp_modules = 7656,
+		.interp_ceval_gil = 16, .gil_holder = 8, .gil_locked = 16,
+		.tstate_next = 8, .tstate_interp = 16, .tstate_frame = 72, .tstate_thread_id = 152,
+		.tstate_native_thread_id = 160, .tstate_size = 168, .cframe_current_frame = NONE,
+		.frame_back = 8, .frame_code = 0, .frame_lasti = 56, .frame_owner = 70,
+		.frame_is_entry = NONE, .frame_size = 72,
+		.code_firstlineno = 68, .code_filename = 112, .code_name = 120,
+		.code_qualname = 128, .code_linetable = 136, .code_adaptive = 200,
+		.code_code = NONE, .unicode_state = 32, .unicode_length = 16,
+		.unicode_ascii_data = 40, .unicode_compact_data = 56, .code_tag_mask = ~0ULL,
+	},
+	{
+		.major = 3, .minor = 14,
+		.runtime_interpreters_head = 808, .runtime_autotsskey = 2336, .runtime_gil = NONE,
+		.interp_next = 7272, .interp_threads_head = 7344, .interp_modules = 7688,
+		.interp_ceval_gil = 16, .gil_holder = 8, .gil_locked = 16,
+		.tstate_next = 8, .tstate_interp = 16, .tstate_frame = 72, .tstate_thread_id = 152,
+		.tstate_native_thread_id = 160, .tstate_size = 168, .cframe_current_frame = NONE,
+		.frame_back = 8, .frame_code = 0, .frame_lasti = 56, .frame_owner = 74,
+		.frame_is_entry = NONE, .frame_size = 80,
+		.code_firstlineno = 68, .code_filename = 112, .code_name = 120,
+		.code_qualname = 128, .code_linetable = 136, .code_adaptive = 208,
+		.code_code = NONE, .unicode_state = 32, .unicode_length = 16,
+		.unicode_ascii_data = 40, .unicode_compact_data = 56,
+		/* _PyStackRef: Py_TAG_BITS = 3 in GIL builds. */
+		.code_tag_mask = ~3ULL,
+	},
+};
+
+const struct hl_pyver *hl_pyver_find(unsigned major, unsigned minor)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].major == major && table[i].minor == minor)
+			return &table[i];
+	return NULL;
+}
+
+void hl_pyver_to_bpf(const struct hl_pyver *v, struct hl_py_offsets *o)
+{
+	o->tstate_interp = v->tstate_interp;
+	o->tstate_frame = v->tstate_frame;
+	o->tstate_thread_id = v->tstate_thread_id;
+	o->cframe_current_frame = v->cframe_current_frame;
+	o->frame_back = v->frame_back;
+	o->frame_code = v->frame_code;
+	o->frame_lasti = v->frame_lasti;
+	o->frame_owner = v->frame_owner;
+	o->frame_is_entry = v->frame_is_entry;
+	o->code_adaptive = v->code_adaptive;
+	/* Eight aligned bytes holding co_firstlineno: immutable, and different for most pairs
+	 * of code objects that could share an address over time. */
+	o->code_fingerprint = v->code_firstlineno & ~7u;
+	o->tstate_size = v->tstate_size;
+	o->frame_size = v->frame_size;
+	o->lasti_kind = (uint8_t)hl_pyver_lasti_kind(v);
+	o->frame_root = v->cframe_current_frame != NONE ? HL_ROOT_CFRAME : HL_ROOT_DIRECT;
+	if (v->runtime_gil != NONE) {
+		o->gil_kind = HL_GIL_RUNTIME;
+		o->gil_off = (uint16_t)v->runtime_gil;
+	} else {
+		o->gil_kind = HL_GIL_INTERP;
+		o->gil_off = (uint16_t)v->interp_ceval_gil;
+	}
+	o->gil_holder = v->gil_holder;
+	o->gil_locked = v->gil_locked;
+	/* 3.12+ owner enum: 3 is the C-stack shim (3.12–3.13) or the interpreter-owned entry
+	 * frame (3.14); 3.14's CSTACK is 4.  Both mark eval-call boundaries, not code. */
+	o->owner_shim_min = v->minor >= 12 ? 3 : 0xff;
+	o->code_tag_mask = v->code_tag_mask;
+}

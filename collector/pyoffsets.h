@@ -1,0 +1,81 @@
+/* collector/pyoffsets.h — CPython struct layouts per minor version (3.8–3.14, x86-64 glibc,
+ * release builds with the GIL).
+ *
+ * Up to 3.12 these tables are the only source; they were measured with offsetof against each
+ * version's headers (../shared/research/offsets/) and tests/unit/test_pyoffsets.c checks
+ * them against the headers of every interpreter installed here.  From 3.13 the interpreter
+ * publishes its own layout in _Py_DebugOffsets: python.c reads that and overrides these
+ * values, so a patch release that moves a field is still read right.
+ *
+ * HL_OFF_NONE (0xffff) marks a field the version does not have.
+ */
+#pragma once
+#include <stdint.h>
+
+#include "collector/sample.h"
+
+struct hl_pyver {
+	uint8_t major, minor;
+
+	/* _PyRuntimeState */
+	uint32_t runtime_interpreters_head;
+	uint32_t runtime_autotsskey; /* Py_tss_t: int _is_initialized; pthread_key_t _key */
+	uint32_t runtime_gil;	     /* ≤3.11: the embedded struct _gil_runtime_state */
+
+	/* PyInterpreterState */
+	uint32_t interp_next;
+	uint32_t interp_threads_head;
+	uint32_t interp_modules; /* sys.modules dict */
+	uint32_t interp_ceval_gil; /* 3.12+: pointer to the GIL in use */
+
+	/* struct _gil_runtime_state */
+	uint16_t gil_holder;
+	uint16_t gil_locked;
+
+	/* PyThreadState */
+	uint16_t tstate_next;
+	uint16_t tstate_interp;
+	uint16_t tstate_frame; /* frame / cframe / current_frame */
+	uint16_t tstate_thread_id;
+	uint16_t tstate_native_thread_id; /* 3.11+ */
+	uint16_t tstate_size;		  /* bytes the sampler reads */
+	uint16_t cframe_current_frame;	  /* 3.11–3.12 */
+
+	/* PyFrameObject (≤3.10) / _PyInterpreterFrame (3.11+) */
+	uint16_t frame_back;
+	uint16_t frame_code;
+	uint16_t frame_lasti;
+	uint16_t frame_owner;
+	uint16_t frame_is_entry;
+	uint16_t frame_size; /* bytes the sampler reads */
+
+	/* PyCodeObject */
+	uint16_t code_firstlineno;
+	uint16_t code_filename;
+	uint16_t code_name;
+	uint16_t code_qualname; /* 3.11+ */
+	uint16_t code_linetable; /* co_lnotab ≤3.9, co_linetable 3.10+ */
+	uint16_t code_adaptive;	/* 3.11+ co_code_adaptive */
+	uint16_t code_code;	/* ≤3.10 co_code (bytes) */
+
+	/* str */
+	uint16_t unicode_state;
+	uint16_t unicode_length;
+	uint16_t unicode_ascii_data;   /* sizeof(PyASCIIObject) */
+	uint16_t unicode_compact_data; /* sizeof(PyCompactUnicodeObject) */
+
+	/* 3.14 tags f_executable (_PyStackRef): mask before dereferencing. */
+	uint64_t code_tag_mask;
+};
+
+/* The table entry for @major.@minor, or NULL when the version is not supported. */
+const struct hl_pyver *hl_pyver_find(unsigned major, unsigned minor);
+
+/* Fills the sampler's view of the offsets (struct hl_py_offsets, collector/sample.h). */
+void hl_pyver_to_bpf(const struct hl_pyver *v, struct hl_py_offsets *out);
+
+/* The frame-walk details that differ by version but are not struct offsets. */
+static inline int hl_pyver_lasti_kind(const struct hl_pyver *v)
+{
+	return v->minor >= 11 ? HL_LASTI_PTR : HL_LASTI_INT;
+}

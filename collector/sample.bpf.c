@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* collector/sample.bpf.c — the sampler: runs in the kernel on every perf-event sample.
+ *
+ * For a sample that lands in a target process (tgid in `procs`) it records, at that instant,
+ * the thread's Python frame chain — (code object, instruction offset) per frame, read
+ * straight from the interpreter's memory — whether the thread holds the GIL, and optionally
+ * the kernel stack, then hands the record to user space through the `events` ring buffer.
+ * It does not name anything: symbolization happens in user space (symbolize/).  Also follows
+ * targets across fork (the child becomes a target) and reports exec (user space re-detects
+ * the interpreter).
+ *
+ * Every read of target memory is a checked bpf_probe_read_user; every walk is bounded by
+ * max_py_frames.  A target controls these bytes: a bad pointer ends the walk with a status,
+ * never more work.
+ */
+#include "kernel.bpf.h"
+
+#include <linux/bpf.h>
+#include <linux/bpf_perf_event.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "sample.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by user space before load. */
+const volatile __u32 max_py_frames = 256;
+const volatile __u8 follow_forks = 1;
+const volatile __u8 capture_kernel_stack = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct hl_proc);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by user space */
+} events SEC(".maps");
+
+/* A sample is assembled here, then copied to the ring buffer at its real size. */
+#define SAMPLE_DATA_MAX                                                                     \
+	(sizeof(struct hl_sample) + HL_PY_MAX_FRAMES * sizeof(struct hl_py_frame) +         \
+	 HL_KSTACK_MAX * sizeof(__u64))
+
+struct scratch {
+	__u8 data[SAMPLE_DATA_MAX];
+	__u8 tstate[HL_TSTATE_READ];
+	__u8 frame[HL_FRAME_READ];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HL_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u64 read_u64(__u64 addr, int *ok)
+{
+	__u64 v = 0;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)addr))
+		*ok = 0;
+	return v;
+}
+
+/* Fields of a buffer copied from the target.  The bound check keeps the verifier (and us)
+ * inside the buffer whatever offset the table holds; HL_OFF_NONE reads as 0. */
+static __always_inline __u64 buf_u64(const __u8 *buf, __u32 off, __u32 size)
+{
+	if (off > size - 8)
+		return 0;
+	return *(const __u64 *)(buf + off);
+}
+
+static __always_inline __u32 buf_u32(const __u8 *buf, __u32 off, __u32 size)
+{
+	if (off > size - 4)
+		return 0;
+	return *(const __u32 *)(buf + off);
+}
+
+static __always_inline __u8 buf_u8(const __u8 *buf, __u32 off, __u32 size)
+{
+	if (off > size - 1)
+		return 0;
+	return buf[off];
+}
+
+static __always_inline __u64 user_tls_base(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(task, thread.fsbase);
+#elif defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ(task, thread.uw.tp_value);
+#endif
+}
+
+struct walk {
+	const struct hl_proc *proc;
+	struct scratch *scr;
+	__u64 frame; /* next frame to read */
+	__u32 n;     /* frames written */
+	__u8 status; /* enum hl_py_status */
+};
+
+static __always_inline struct hl_py_frame *frame_slot(struct scratch *scr, __u32 i)
+{
+	if (i >= HL_PY_MAX_FRAMES)
+		return 0;
+	return (struct hl_py_frame *)(scr->data + sizeof(struct hl_sample) +
+				      i * sizeof(struct hl_py_frame));
+}
+
+/* One step of the frame walk (a bpf_loop callback): reads the frame at w->frame, emits it
+ * unless it is a shim, and moves to its caller.  Returns 1 to stop. */
+static long walk_step(__u32 i, struct walk *w)
+{
+	const struct hl_py_offsets *off = &w->proc->off;
+	struct scratch *scr = w->scr;
+	struct hl_py_frame *out;
+	__u32 size = off->frame_size;
+	__u64 code, next;
+	__u8 owner = 0;
+	int ok = 1;
+
+	if (!w->frame)
+		return 1;
+	if (size > HL_FRAME_READ)
+		size = HL_FRAME_READ;
+	if (size < 8 || bpf_probe_read_user(scr->frame, size, (const void *)w->frame)) {
+		w->status = HL_PY_READ_FAILED;
+		return 1;
+	}
+	next = buf_u64(scr->frame, off->frame_back, HL_FRAME_READ);
+	if (next == w->frame) {
+		w->status = HL_PY_CYCLE;
+		return 1;
+	}
+	code = buf_u64(scr->frame, off->frame_code, HL_FRAME_READ) & off->code_tag_mask;
+	if (off->frame_owner != HL_OFF_NONE)
+		owner = buf_u8(scr->frame, off->frame_owner, HL_FRAME_READ);
+
+	/* 3.12+: a shim frame sits below (older than) the outermost Python frame of each C-level
+	 * eval call.  Not a Python frame itself: mark the frame above it as that call's entry. */
+	if (owner >= off->owner_shim_min) {
+		out = w->n ? frame_slot(scr, w->n - 1) : 0;
+		if (out)
+			out->flags |= HL_PYF_ENTRY;
+		w->frame = next;
+		return 0;
+	}
+	if (w->n >= max_py_frames) {
+		w->status = HL_PY_TOO_DEEP;
+		return 1;
+	}
+	out = frame_slot(scr, w->n);
+	if (!out)
+		return 1;
+	out->code = code;
+	out->flags = 0;
+	out->fingerprint = code ? read_u64(code + off->code_fingerprint, &ok) : 0;
+	if (!code || !ok) {
+		/* Not a readable code object: keep the frame so the stack shows the hole. */
+		out->flags |= HL_PYF_BAD_LASTI;
+	}
+	if (off->lasti_kind == HL_LASTI_INT) {
+		out->lasti = (__s32)buf_u32(scr->frame, off->frame_lasti, HL_FRAME_READ);
+		out->flags |= HL_PYF_ENTRY; /* ≤3.10: one C eval call per Python frame */
+	} else {
+		__u64 ip = buf_u64(scr->frame, off->frame_lasti, HL_FRAME_READ);
+		__u64 start = code + off->code_adaptive;
+
+		/* Code units from the start of the bytecode; the line table maps these. */
+		if (ip >= start && ip - start < (1ULL << 31))
+			out->lasti = (__s32)((ip - start) / 2);
+		else {
+			out->lasti = -1;
+			out->flags |= HL_PYF_BAD_LASTI;
+		}
+		if (off->frame_is_entry != HL_OFF_NONE &&
+		    buf_u8(scr->frame, off->frame_is_entry, HL_FRAME_READ))
+			out->flags |= HL_PYF_ENTRY;
+		if (owner == 1) /* FRAME_OWNED_BY_GENERATOR on 3.11–3.14 */
+			out->flags |= HL_PYF_GENERATOR;
+	}
+	w->n++;
+	w->frame = next;
+	return 0;
+}
+
+/* Reads the GIL state of @tstate.  Returns enum hl_sample_gil. */
+static __always_inline __u8 gil_state(const struct hl_proc *proc, __u64 tstate, __u64 interp)
+{
+	const struct hl_py_offsets *off = &proc->off;
+	__u64 gil, holder;
+	__u32 locked = 0;
+	int ok = 1;
+
+	if (off->gil_kind == HL_GIL_RUNTIME)
+		gil = proc->runtime + off->gil_off;
+	else if (off->gil_kind == HL_GIL_INTERP)
+		gil = read_u64(interp + off->gil_off, &ok);
+	else
+		return HL_GIL_STATE_UNKNOWN;
+	if (!ok || !gil)
+		return HL_GIL_STATE_UNKNOWN;
+	if (bpf_probe_read_user(&locked, sizeof(locked), (const void *)(gil + off->gil_locked)))
+		return HL_GIL_STATE_UNKNOWN;
+	holder = read_u64(gil + off->gil_holder, &ok);
+	if (!ok)
+		return HL_GIL_STATE_UNKNOWN;
+	/* last_holder is not cleared on release: only a locked GIL has a holder. */
+	return locked && holder == tstate ? HL_GIL_STATE_HELD : HL_GIL_STATE_NOT_HELD;
+}
+
+/* Fills the sample's Python part.  Returns the number of frames written. */
+static __always_inline __u32 read_python(const struct hl_proc *proc, struct scratch *scr,
+					 struct hl_sample *s)
+{
+	const struct hl_py_offsets *off = &proc->off;
+	__u32 tsize = off->tstate_size;
+	__u64 tls, tstate, frame, interp;
+	struct walk w = {};
+	int ok = 1;
+
+	tls = user_tls_base();
+	tstate = tls ? read_u64(tls + proc->tss_offset, &ok) : 0;
+	if (!ok || !tstate) {
+		s->py_status = HL_PY_NO_TSTATE;
+		return 0;
+	}
+	if (tsize > HL_TSTATE_READ)
+		tsize = HL_TSTATE_READ;
+	if (tsize < 8 || bpf_probe_read_user(scr->tstate, tsize, (const void *)tstate)) {
+		s->py_status = HL_PY_BAD_TSTATE;
+		return 0;
+	}
+	/* The TSD slot must hold this very thread's state: thread_id is its pthread_t, which
+	 * on x86-64 glibc is the TLS base. */
+	if (buf_u64(scr->tstate, off->tstate_thread_id, HL_TSTATE_READ) != tls) {
+		s->py_status = HL_PY_BAD_TSTATE;
+		return 0;
+	}
+	s->tstate = tstate;
+	interp = buf_u64(scr->tstate, off->tstate_interp, HL_TSTATE_READ);
+	s->gil = gil_state(proc, tstate, interp);
+
+	frame = buf_u64(scr->tstate, off->tstate_frame, HL_TSTATE_READ);
+	if (off->frame_root == HL_ROOT_CFRAME && frame)
+		frame = read_u64(frame + off->cframe_current_frame, &ok);
+	if (!ok) {
+		s->py_status = HL_PY_READ_FAILED;
+		return 0;
+	}
+	w.proc = proc;
+	w.scr = scr;
+	w.frame = frame;
+	bpf_loop(HL_PY_MAX_FRAMES + 64, walk_step, &w, 0);
+	if (w.status == HL_PY_OK && w.frame)
+		w.status = HL_PY_TOO_DEEP;
+	s->py_status = w.status;
+	return w.n;
+}
+
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, zero = 0;
+	const struct hl_proc *proc;
+	struct scratch *scr;
+	struct hl_sample *s;
+	__u32 n_py = 0, size;
+	long kbytes = 0;
+
+	proc = bpf_map_lookup_elem(&procs, &pid);
+	if (!proc)
+		return 0;
+	scr = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!scr)
+		return 0;
+	stat_inc(HL_STAT_SAMPLES);
+
+	s = (struct hl_sample *)scr->data;
+	__builtin_memset(s, 0, sizeof(*s));
+	s->hdr.kind = HL_REC_SAMPLE;
+	s->time_ns = bpf_ktime_get_ns();
+	s->pid = pid;
+	s->tid = (__u32)id;
+	s->cpu = bpf_get_smp_processor_id();
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+
+	if (proc->flags & HL_PROC_PYTHON)
+		n_py = read_python(proc, scr, s);
+	else
+		s->py_status = HL_PY_NOT_PYTHON;
+	if (n_py > HL_PY_MAX_FRAMES)
+		n_py = HL_PY_MAX_FRAMES;
+	s->n_py = n_py;
+	size = sizeof(*s) + n_py * sizeof(struct hl_py_frame);
+
+	if (capture_kernel_stack && size <= SAMPLE_DATA_MAX - HL_KSTACK_MAX * sizeof(__u64)) {
+		kbytes = bpf_get_stack(ctx, scr->data + size, HL_KSTACK_MAX * sizeof(__u64), 0);
+		if (kbytes < 0)
+			kbytes = 0;
+		s->n_kstack = kbytes / sizeof(__u64);
+		size += s->n_kstack * sizeof(__u64);
+	}
+	s->hdr.size = size;
+	if (size > SAMPLE_DATA_MAX)
+		return 0;
+	if (bpf_ringbuf_output(&events, scr->data, size, 0))
+		stat_inc(HL_STAT_RINGBUF_FULL);
+	return 0;
+}
+
+static __always_inline void emit_proc_event(__u32 kind, __u32 pid, __u32 parent)
+{
+	struct hl_proc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		stat_inc(HL_STAT_EVENTS_LOST);
+		return;
+	}
+	e->hdr.kind = kind;
+	e->hdr.size = sizeof(*e);
+	e->time_ns = bpf_ktime_get_ns();
+	e->pid = pid;
+	e->parent_pid = parent;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* A target forked: the child shares its parent's memory image, so the parent's interpreter
+ * facts hold for it too, from its first instruction. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ppid = BPF_CORE_READ(parent, tgid);
+	__u32 cpid = BPF_CORE_READ(child, tgid);
+	const struct hl_proc *proc;
+	struct hl_proc copy;
+
+	if (!follow_forks || cpid == ppid) /* a new thread, not a new process */
+		return 0;
+	proc = bpf_map_lookup_elem(&procs, &ppid);
+	if (!proc)
+		return 0;
+	__builtin_memcpy(&copy, proc, sizeof(copy));
+	bpf_map_update_elem(&procs, &cpid, &copy, BPF_ANY);
+	emit_proc_event(HL_REC_FORK, cpid, ppid);
+	return 0;
+}
+
+/* A target exec'd: its old interpreter is gone.  Sample it as non-Python until user space
+ * has looked at the new image. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *task, int old_pid, struct linux_binprm *bprm)
+{
+	__u32 pid = BPF_CORE_READ(task, tgid);
+	struct hl_proc *proc;
+
+	proc = bpf_map_lookup_elem(&procs, &pid);
+	if (!proc)
+		return 0;
+	proc->flags = 0;
+	emit_proc_event(HL_REC_EXEC, pid, 0);
+	return 0;
+}

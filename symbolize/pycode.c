@@ -1,0 +1,149 @@
+/* symbolize/pycode.c — see pycode.h. */
+#include "symbolize/pycode.h"
+#include "common/hashmap.h"
+#include "common/util.h"
+#include "symbolize/procmem.h"
+#include "symbolize/pyobject.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hl_pycode_cache {
+	struct hl_pyreader reader;
+	struct hl_pyver ver;
+	uint64_t code_type;
+	struct hl_map *by_addr; /* code address -> struct hl_pycode * */
+};
+
+struct hl_pycode_cache *hl_pycode_cache__new(pid_t pid, const struct hl_pyver *ver,
+					     uint64_t code_type)
+{
+	struct hl_pycode_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->ver = *ver;
+	c->reader.pid = pid;
+	c->reader.ver = &c->ver;
+	c->code_type = code_type;
+	c->by_addr = hl_map__new(1024);
+	if (!c->by_addr) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void code_free(struct hl_pycode *code)
+{
+	if (!code)
+		return;
+	free(code->qualname);
+	free(code->filename);
+	free(code->linetable);
+	free(code);
+}
+
+void hl_pycode_cache__free(struct hl_pycode_cache *c)
+{
+	uint64_t key, value;
+	size_t cursor = 0;
+
+	if (!c)
+		return;
+	while (hl_map__next(c->by_addr, &cursor, &key, &value))
+		code_free((struct hl_pycode *)(uintptr_t)value);
+	hl_map__free(c->by_addr);
+	free(c);
+}
+
+static int read_code(struct hl_pycode_cache *c, uint64_t addr, struct hl_pycode *code)
+{
+	const struct hl_pyver *v = &c->ver;
+	uint64_t type = 0, name = 0, file = 0, table = 0, fp = 0;
+	uint32_t first = 0;
+	pid_t pid = c->reader.pid;
+	int err;
+
+	err = hl_pyobj_type(&c->reader, addr, &type);
+	if (err)
+		return err;
+	if (c->code_type && type != c->code_type)
+		return -EINVAL;
+	err = hl_procmem_read_u64(pid, addr + (v->code_qualname != HL_OFF_NONE ? v->code_qualname
+									  : v->code_name),
+				  &name);
+	if (!err)
+		err = hl_procmem_read_u64(pid, addr + v->code_filename, &file);
+	if (!err)
+		err = hl_procmem_read_u64(pid, addr + v->code_linetable, &table);
+	if (!err)
+		err = hl_procmem_read_u32(pid, addr + v->code_firstlineno, &first);
+	if (!err)
+		err = hl_procmem_read_u64(pid, addr + (v->code_firstlineno & ~7u), &fp);
+	if (err)
+		return err;
+	code->addr = addr;
+	code->fingerprint = fp;
+	code->firstlineno = (int32_t)first;
+	err = hl_pyobj_read_str(&c->reader, name, &code->qualname);
+	if (!err)
+		err = hl_pyobj_read_str(&c->reader, file, &code->filename);
+	if (!err)
+		err = hl_pyobj_read_bytes(&c->reader, table, &code->linetable,
+					  &code->linetable_len);
+	return err;
+}
+
+struct hl_pycode *hl_pycode_cache__get(struct hl_pycode_cache *c, uint64_t addr,
+				       uint64_t fingerprint, int *err)
+{
+	struct hl_pycode *code = NULL;
+	uint64_t value;
+
+	*err = 0;
+	if (hl_map__get(c->by_addr, addr, &value)) {
+		code = (struct hl_pycode *)(uintptr_t)value;
+		if (code->fingerprint == fingerprint)
+			return code;
+		/* The address now holds another code object (or the sample was torn). */
+		hl_map__delete(c->by_addr, addr);
+		code_free(code);
+	}
+	code = calloc(1, sizeof(*code));
+	if (!code) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = read_code(c, addr, code);
+	if (!*err && code->fingerprint != fingerprint)
+		*err = -ESTALE; /* changed between the sample and our read */
+	if (*err) {
+		code_free(code);
+		return NULL;
+	}
+	if (hl_map__set(c->by_addr, addr, (uint64_t)(uintptr_t)code)) {
+		code_free(code);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	return code;
+}
+
+int32_t hl_pycode__line(const struct hl_pycode *code, const struct hl_pyver *ver, int32_t lasti)
+{
+	enum hl_linetable_format fmt = hl_linetable_format_for(ver->major, ver->minor);
+	uint32_t byte_offset;
+	int32_t line;
+
+	/* A frame that has not run its first instruction reports its "def" line. */
+	if (lasti < 0)
+		return code->firstlineno;
+	byte_offset = ver->minor >= 10 ? (uint32_t)lasti * 2 : (uint32_t)lasti;
+	if (hl_linetable_line(fmt, code->linetable, code->linetable_len, code->firstlineno,
+			      byte_offset, &line) ||
+	    line == HL_LINE_NONE)
+		return 0;
+	return line;
+}

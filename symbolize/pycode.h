@@ -1,0 +1,46 @@
+/* symbolize/pycode.h — naming Python frames: code object address -> (qualname, file, lines).
+ *
+ * One cache per target process.  A code object is read once (qualname — name before 3.11 —,
+ * filename, co_firstlineno, line table) and kept; since the process may free a code object
+ * and reuse its address, each lookup carries the fingerprint the sampler read at the sample
+ * instant (8 bytes holding co_firstlineno), and an entry whose fingerprint differs is read
+ * again.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "collector/pyoffsets.h"
+#include "symbolize/linetable.h"
+
+struct hl_pycode {
+	uint64_t addr;
+	uint64_t fingerprint;
+	char *qualname; /* co_qualname on 3.11+, co_name before */
+	char *filename;
+	int32_t firstlineno;
+	uint8_t *linetable;
+	size_t linetable_len;
+	int64_t store_id; /* free for the caller: e.g. the function's row id */
+};
+
+struct hl_pycode_cache;
+
+/* @code_type: the target's &PyCode_Type (0: unknown, type not checked).  NULL + errno. */
+struct hl_pycode_cache *hl_pycode_cache__new(pid_t pid, const struct hl_pyver *ver,
+					     uint64_t code_type);
+/* Accepts NULL. */
+void hl_pycode_cache__free(struct hl_pycode_cache *cache);
+
+/* The code object at @addr with @fingerprint, read on first use.  Returns NULL when it
+ * cannot be read (process gone, not a code object); *err gets the reason (-errno).  The
+ * result is valid until the cache is freed or the same address is looked up with another
+ * fingerprint. */
+struct hl_pycode *hl_pycode_cache__get(struct hl_pycode_cache *cache, uint64_t addr,
+				       uint64_t fingerprint, int *err);
+
+/* The line being executed, from the sampler's raw lasti (see struct hl_py_frame): bytes on
+ * 3.8–3.9, code units on 3.10+.  Returns the line, co_firstlineno for a frame that has not
+ * started, or 0 when the table has no line for it. */
+int32_t hl_pycode__line(const struct hl_pycode *code, const struct hl_pyver *ver, int32_t lasti);
