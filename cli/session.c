@@ -73,7 +73,7 @@ enum marker {
 };
 
 static const char *const marker_names[MARK_COUNT] = {
-	[MARK_NOT_PYTHON] = "[not Python]",
+	[MARK_NOT_PYTHON] = "[no Python interpreter]",
 	[MARK_NO_TSTATE] = "[no Python thread state]",
 	[MARK_BAD_TSTATE] = "[unreadable Python thread state]",
 	[MARK_NO_FRAMES] = "[no Python frames]",

@@ -123,6 +123,8 @@ struct hl_collector *hl_collector__new(const struct hl_collector_opts *opts, hl_
 	c->skel->rodata->capture_kernel_stack = opts->kernel_stacks;
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(c->skel->maps.events, (uint32_t)opts->ringbuf_bytes);
+	if (opts->wakeup_bytes)
+		c->skel->rodata->wakeup_bytes = opts->wakeup_bytes;
 	err = sample__load(c->skel);
 	if (err) {
 		explain_load_failure(err);

@@ -19,6 +19,7 @@ struct hl_collector_opts {
 	uint32_t frequency_hz;	/* samples per second per CPU while a target runs */
 	uint32_t max_py_frames; /* ≤ HL_PY_MAX_FRAMES */
 	size_t ringbuf_bytes;	/* power of two, ≥ 64 KiB */
+	size_t wakeup_bytes;	/* wake the reader when this much is waiting (0: default) */
 	bool follow_forks;
 	bool kernel_stacks;
 };
@@ -41,7 +42,8 @@ int hl_collector__remove_target(struct hl_collector *c, pid_t pid);
 /* Whether @pid is currently a target (the BPF side adds forked children itself). */
 bool hl_collector__has_target(struct hl_collector *c, pid_t pid);
 
-/* A file descriptor that becomes readable when records are waiting (for poll/epoll). */
+/* A file descriptor that becomes readable when a batch of records (or a process event) is
+ * waiting.  Smaller amounts are not signalled: poll with a timeout and consume anyway. */
 int hl_collector__fd(struct hl_collector *c);
 /* Delivers waiting records.  Returns the number delivered or -errno. */
 int hl_collector__consume(struct hl_collector *c);

@@ -117,23 +117,32 @@ static int mapping_bias(const struct hl_maps *maps, const struct hl_mapping *m,
 struct version_scan {
 	unsigned minor;
 	unsigned micro;
-	bool found;
+	int found; /* 0 none, 1 one micro version, -1 conflicting ones */
 };
 
-/* PY_VERSION ("3.9.18") sits in .rodata as its own string. */
+/* PY_VERSION ("3.9.18") is a string constant in .rodata, but the linker may have merged it
+ * into the tail of a longer string that ends the same way (the build directory
+ * ".../Python-3.9.18").  So look for strings *ending* in "3.<minor>.<micro>", and trust the
+ * answer only if every such string agrees. */
 static int match_version_string(const char *s, size_t len, void *arg)
 {
 	struct version_scan *vs = arg;
 	unsigned ma, mi, mc;
+	size_t start = len;
 	int used = 0;
 
-	if (len > 12 || sscanf(s, "%u.%u.%u%n", &ma, &mi, &mc, &used) != 3 || (size_t)used != len)
+	while (start > 0 && (isdigit((unsigned char)s[start - 1]) || s[start - 1] == '.'))
+		start--;
+	if (len - start > 12 || sscanf(s + start, "%u.%u.%u%n", &ma, &mi, &mc, &used) != 3 ||
+	    start + (size_t)used != len || ma != 3 || mi != vs->minor)
 		return 0;
-	if (ma != 3 || mi != vs->minor)
-		return 0;
+	if (vs->found && vs->micro != mc) {
+		vs->found = -1;
+		return 1;
+	}
 	vs->micro = mc;
-	vs->found = true;
-	return 1;
+	vs->found = 1;
+	return 0;
 }
 
 /* _Py_DebugOffsets layouts: the groups of u64 after the 24-byte header, in declaration
@@ -489,7 +498,7 @@ static int identify_version(struct hl_python *py, struct hl_elf *elf)
 		py->major = fmajor;
 		py->minor = fminor;
 		hl_elf__for_each_string(elf, ".rodata", 5, match_version_string, &vs);
-		if (vs.found) {
+		if (vs.found > 0) {
 			py->micro = vs.micro;
 			snprintf(py->version, sizeof(py->version), "%u.%u.%u", fmajor, fminor,
 				 vs.micro);

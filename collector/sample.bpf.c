@@ -29,6 +29,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 max_py_frames = 256;
 const volatile __u8 follow_forks = 1;
 const volatile __u8 capture_kernel_stack = 0;
+/* Wake user space only once this much is waiting: one wakeup per batch, not per sample.
+ * User space also drains on a timer, so a quiet target's samples still arrive promptly. */
+const volatile __u64 wakeup_bytes = 256 << 10;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -332,7 +335,10 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	s->hdr.size = size;
 	if (size > SAMPLE_DATA_MAX)
 		return 0;
-	if (bpf_ringbuf_output(&events, scr->data, size, 0))
+	if (bpf_ringbuf_output(&events, scr->data, size,
+			       bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+				       ? BPF_RB_FORCE_WAKEUP
+				       : BPF_RB_NO_WAKEUP))
 		stat_inc(HL_STAT_RINGBUF_FULL);
 	return 0;
 }
@@ -350,7 +356,8 @@ static __always_inline void emit_proc_event(__u32 kind, __u32 pid, __u32 parent)
 	e->time_ns = bpf_ktime_get_ns();
 	e->pid = pid;
 	e->parent_pid = parent;
-	bpf_ringbuf_submit(e, 0);
+	/* Process events wake user space at once: it sets the new image up for sampling. */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
 /* A target forked: the child shares its parent's memory image, so the parent's interpreter
