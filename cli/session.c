@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "schema/store.h"
 #include "symbolize/pycode.h"
+#include "symbolize/pyobject.h"
 #include "version.h"
 
 #include <errno.h>
@@ -622,6 +623,33 @@ static void on_sample(struct hl_session *s, const struct hl_sample *smp, size_t 
 	s->samples++;
 }
 
+/* Names of a code object, copied by the sampler when it first saw it: filed in the code
+ * cache so the object can be named even if it is freed before we could read it. */
+static void on_code(struct hl_session *s, const struct hl_code_record *r, size_t size)
+{
+	struct target *t = target_of(s, (pid_t)r->pid);
+	char *name = NULL, *file = NULL;
+	uint8_t *table = NULL;
+
+	if (!t || !t->codes || (r->flags & HL_CODE_UNREADABLE) ||
+	    r->linetable_bytes > HL_CODE_LINETABLE_MAX ||
+	    size < sizeof(*r) + r->linetable_bytes || !r->name.kind || !r->file.kind ||
+	    r->name.bytes < (uint64_t)r->name.length * r->name.kind ||
+	    r->file.bytes < (uint64_t)r->file.length * r->file.kind)
+		return; /* incomplete: the code cache reads the object itself when needed */
+	table = malloc(r->linetable_bytes + 1);
+	if (!table || hl_pystr_decode(r->name_data, r->name.bytes, r->name.kind, &name) ||
+	    hl_pystr_decode(r->file_data, r->file.bytes, r->file.kind, &file)) {
+		free(table);
+		free(name);
+		free(file);
+		return;
+	}
+	memcpy(table, r + 1, r->linetable_bytes);
+	hl_pycode_cache__put(t->codes, r->code, r->fingerprint, name, file, r->firstlineno, table,
+			     r->linetable_bytes, r->flags & HL_CODE_LINETABLE_CUT);
+}
+
 static int on_record(void *ctx, const void *data, size_t size)
 {
 	const struct hl_record_header *hdr = data;
@@ -641,6 +669,10 @@ static int on_record(void *ctx, const void *data, size_t size)
 	case HL_REC_EXEC:
 		if (size >= sizeof(struct hl_proc_event))
 			on_target_exec(s, data);
+		break;
+	case HL_REC_CODE:
+		if (size >= sizeof(struct hl_code_record))
+			on_code(s, data, size);
 		break;
 	default:
 		s->counters[CNT_BAD_RECORD]++;

@@ -68,7 +68,11 @@ static int open_cpu_clock(int cpu, uint32_t hz)
 
 static void explain_load_failure(int err)
 {
-	if (err == -EPERM || err == -EACCES)
+	if ((err == -EPERM || err == -EACCES) && geteuid() == 0)
+		hl_err("the kernel refused the BPF sampler (%s) although hotloop runs as root: "
+		       "lockdown, an LSM policy, or a verifier rejection.  'hotloop -v -v doctor' "
+		       "shows the verifier's log.", strerror(-err));
+	else if (err == -EPERM || err == -EACCES)
 		hl_err("cannot load the BPF sampler: permission denied.  Run as root, or grant "
 		       "CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE; 'hotloop doctor' checks this "
 		       "machine.");
@@ -234,7 +238,8 @@ int hl_collector__stats(struct hl_collector *c, struct hl_collector_stats *out)
 {
 	uint64_t values[c->ncpus];
 	uint32_t key;
-	uint64_t *fields[HL_STAT_MAX] = {&out->samples, &out->ringbuf_full, &out->events_lost};
+	uint64_t *fields[HL_STAT_MAX] = {&out->samples, &out->ringbuf_full, &out->events_lost,
+					 &out->codes_sent, &out->codes_lost};
 	struct bpf_prog_info info = {};
 	uint32_t info_len = sizeof(info);
 	int i;

@@ -52,6 +52,8 @@ struct hl_collector_stats {
 	uint64_t samples;	/* target samples the BPF program took */
 	uint64_t ringbuf_full;	/* of those, dropped because the ring buffer was full */
 	uint64_t events_lost;	/* fork/exec notifications dropped */
+	uint64_t codes_sent;	/* code objects named by the sampler */
+	uint64_t codes_lost;	/* ... and dropped for a full ring buffer */
 	uint64_t bpf_run_ns;	/* BPF CPU time of the sampler, when kernel.bpf_stats_enabled */
 	uint64_t bpf_run_count;
 };

@@ -122,6 +122,14 @@ void hl_pyver_to_bpf(const struct hl_pyver *v, struct hl_py_offsets *o)
 	/* Eight aligned bytes holding co_firstlineno: immutable, and different for most pairs
 	 * of code objects that could share an address over time. */
 	o->code_fingerprint = v->code_firstlineno & ~7u;
+	o->code_name = v->code_qualname != NONE ? v->code_qualname : v->code_name;
+	o->code_filename = v->code_filename;
+	o->code_firstlineno = v->code_firstlineno;
+	o->code_linetable = v->code_linetable;
+	o->unicode_length = v->unicode_length;
+	o->unicode_state = v->unicode_state;
+	o->unicode_ascii_data = v->unicode_ascii_data;
+	o->unicode_compact_data = v->unicode_compact_data;
 	o->tstate_size = v->tstate_size;
 	o->frame_size = v->frame_size;
 	o->lasti_kind = (uint8_t)hl_pyver_lasti_kind(v);

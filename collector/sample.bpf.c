@@ -56,6 +56,32 @@ struct scratch {
 	__u8 frame[HL_FRAME_READ];
 };
 
+/* A code record is built here; its own map, as per-CPU values are capped at 32 KiB. */
+struct code_scratch {
+	__u8 code[sizeof(struct hl_code_record) + HL_CODE_LINETABLE_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct code_scratch);
+} code_scratch_map SEC(".maps");
+
+/* Per CPU, a direct-mapped memory of the code objects whose names this CPU has already sent:
+ * a slot holds a tag of (pid, address, fingerprint).  A miss sends the names again, which is
+ * harmless; so is a rare false hit, since user space can still read the code object itself. */
+struct code_seen {
+	__u64 tag[HL_CODE_SEEN_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct code_seen);
+} code_seen_map SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -124,10 +150,40 @@ static __always_inline __u64 user_tls_base(void)
 struct walk {
 	const struct hl_proc *proc;
 	struct scratch *scr;
+	struct code_seen *seen;
 	__u64 frame; /* next frame to read */
+	__u32 pid;
 	__u32 n;     /* frames written */
 	__u8 status; /* enum hl_py_status */
+	__u8 n_new;  /* code objects to send, in new_code[] */
+	__u64 new_code[HL_CODES_PER_SAMPLE];
+	__u64 new_fp[HL_CODES_PER_SAMPLE];
 };
+
+static __always_inline __u64 code_tag(__u32 pid, __u64 code, __u64 fp)
+{
+	return (code ^ (fp * 0x9e3779b97f4a7c15ULL) ^ ((__u64)pid << 40)) | 1;
+}
+
+static __always_inline __u32 code_slot(__u64 tag)
+{
+	return (__u32)((tag * 0xbf58476d1ce4e5b9ULL) >> 52) & (HL_CODE_SEEN_SLOTS - 1);
+}
+
+/* Notes @code for sending with this sample unless this CPU sent it before. */
+static __always_inline void note_code(struct walk *w, __u64 code, __u64 fp)
+{
+	__u64 tag = code_tag(w->pid, code, fp);
+	__u32 slot = code_slot(tag);
+	__u8 i = w->n_new;
+
+	if (!w->seen || w->seen->tag[slot] == tag || i >= HL_CODES_PER_SAMPLE)
+		return;
+	w->seen->tag[slot] = tag;
+	w->new_code[i] = code;
+	w->new_fp[i] = fp;
+	w->n_new = i + 1;
+}
 
 static __always_inline struct hl_py_frame *frame_slot(struct scratch *scr, __u32 i)
 {
@@ -188,6 +244,8 @@ static long walk_step(__u32 i, struct walk *w)
 	if (!code || !ok) {
 		/* Not a readable code object: keep the frame so the stack shows the hole. */
 		out->flags |= HL_PYF_BAD_LASTI;
+	} else {
+		note_code(w, code, out->fingerprint);
 	}
 	if (off->lasti_kind == HL_LASTI_INT) {
 		out->lasti = (__s32)buf_u32(scr->frame, off->frame_lasti, HL_FRAME_READ);
@@ -211,6 +269,102 @@ static long walk_step(__u32 i, struct walk *w)
 	}
 	w->n++;
 	w->frame = next;
+	return 0;
+}
+
+/* Copies a compact str's character data; kind 0 marks a str we could not read. */
+static __always_inline void read_str(const struct hl_py_offsets *off, __u64 str,
+				     struct hl_code_str *out, char *dst, __u64 cap)
+{
+	/* 64-bit sizes: a 32-bit one gets bounds-checked on a zero-extended copy while the
+	 * original register goes to the helper, which the verifier rejects. */
+	__u64 length = 0, data, bytes;
+	__u32 state = 0, kind;
+	int ok = 1;
+
+	out->kind = 0;
+	out->bytes = 0;
+	length = read_u64(str + off->unicode_length, &ok);
+	if (!ok || bpf_probe_read_user(&state, sizeof(state), (const void *)(str + off->unicode_state)))
+		return;
+	kind = (state >> 2) & 7;
+	if (!(state & (1 << 5)) || (kind != 1 && kind != 2 && kind != 4) || length > (1 << 20))
+		return; /* not compact: user space reads it instead */
+	data = str + ((state & (1 << 6)) ? off->unicode_ascii_data : off->unicode_compact_data);
+	bytes = length * kind;
+	if (bytes > cap)
+		bytes = cap;
+	if (bytes && bpf_probe_read_user(dst, bytes, (const void *)data))
+		return;
+	out->length = (__u32)length;
+	out->bytes = (__u16)bytes;
+	out->kind = (__u8)kind;
+}
+
+struct code_send {
+	const struct hl_proc *proc;
+	struct code_scratch *scr;
+	struct walk *w;
+};
+
+/* Sends one noted code object (a bpf_loop callback). */
+static long send_code(__u32 i, struct code_send *cs)
+{
+	const struct hl_py_offsets *off = &cs->proc->off;
+	struct hl_code_record *r = (struct hl_code_record *)cs->scr->code;
+	__u64 code, name, file, table, size, copy = 0, bytes;
+	int ok = 1;
+
+	if (i >= HL_CODES_PER_SAMPLE || i >= cs->w->n_new)
+		return 1;
+	/* Restate the bound where the verifier can see it: clang knows i < 8 and would drop a
+	 * plain mask, then index with an unbounded copy of i. */
+	barrier_var(i);
+	i &= HL_CODES_PER_SAMPLE - 1;
+	code = cs->w->new_code[i];
+	__builtin_memset(r, 0, sizeof(*r) - HL_CODE_NAME_MAX - HL_CODE_FILE_MAX);
+	r->hdr.kind = HL_REC_CODE;
+	r->pid = cs->w->pid;
+	r->code = code;
+	r->fingerprint = cs->w->new_fp[i];
+	name = read_u64(code + off->code_name, &ok);
+	file = read_u64(code + off->code_filename, &ok);
+	table = read_u64(code + off->code_linetable, &ok);
+	if (bpf_probe_read_user(&r->firstlineno, sizeof(r->firstlineno),
+				(const void *)(code + off->code_firstlineno)))
+		ok = 0;
+	if (!ok) {
+		r->flags = HL_CODE_UNREADABLE;
+	} else {
+		read_str(off, name, &r->name, r->name_data, HL_CODE_NAME_MAX);
+		read_str(off, file, &r->file, r->file_data, HL_CODE_FILE_MAX);
+		/* PyBytesObject: ob_size at 16, data at 32 on every supported version. */
+		size = read_u64(table + 16, &ok);
+		if (ok && size < (1ULL << 31)) {
+			r->linetable_size = (__u32)size;
+			copy = size > HL_CODE_LINETABLE_MAX ? HL_CODE_LINETABLE_MAX : size;
+			if (copy && bpf_probe_read_user(r + 1, copy, (const void *)(table + 32)))
+				copy = 0;
+			if (copy < size)
+				r->flags |= HL_CODE_LINETABLE_CUT;
+		}
+	}
+	if (copy > HL_CODE_LINETABLE_MAX)
+		copy = HL_CODE_LINETABLE_MAX;
+	bytes = sizeof(*r) + copy;
+	r->linetable_bytes = (__u32)copy;
+	r->hdr.size = (__u32)bytes;
+	if (bpf_ringbuf_output(&events, r, bytes, BPF_RB_NO_WAKEUP)) {
+		stat_inc(HL_STAT_CODES_LOST);
+		/* Forget it, so a later sample tries again. */
+		if (cs->w->seen) {
+			__u64 tag = code_tag(cs->w->pid, code, cs->w->new_fp[i]);
+
+			cs->w->seen->tag[code_slot(tag)] = 0;
+		}
+	} else {
+		stat_inc(HL_STAT_CODES_SENT);
+	}
 	return 0;
 }
 
@@ -239,13 +393,15 @@ static __always_inline __u8 gil_state(const struct hl_proc *proc, __u64 tstate, 
 	return locked && holder == tstate ? HL_GIL_STATE_HELD : HL_GIL_STATE_NOT_HELD;
 }
 
-/* Fills the sample's Python part.  Returns the number of frames written. */
+/* Fills the sample's Python part and sends the names of code objects seen for the first
+ * time.  Returns the number of frames written. */
 static __always_inline __u32 read_python(const struct hl_proc *proc, struct scratch *scr,
 					 struct hl_sample *s)
 {
 	const struct hl_py_offsets *off = &proc->off;
-	__u32 tsize = off->tstate_size;
+	__u32 tsize = off->tstate_size, zero = 0;
 	__u64 tls, tstate, frame, interp;
+	struct code_send cs;
 	struct walk w = {};
 	int ok = 1;
 
@@ -281,10 +437,19 @@ static __always_inline __u32 read_python(const struct hl_proc *proc, struct scra
 	w.proc = proc;
 	w.scr = scr;
 	w.frame = frame;
+	w.pid = s->pid;
+	w.seen = bpf_map_lookup_elem(&code_seen_map, &zero);
 	bpf_loop(HL_PY_MAX_FRAMES + 64, walk_step, &w, 0);
 	if (w.status == HL_PY_OK && w.frame)
 		w.status = HL_PY_TOO_DEEP;
 	s->py_status = w.status;
+	/* The names go first: user space must know them when the sample arrives. */
+	cs.scr = bpf_map_lookup_elem(&code_scratch_map, &zero);
+	if (w.n_new && cs.scr) {
+		cs.proc = proc;
+		cs.w = &w;
+		bpf_loop(HL_CODES_PER_SAMPLE, send_code, &cs, 0);
+	}
 	return w.n;
 }
 

@@ -16,6 +16,12 @@
 #define HL_OFF_NONE 0xffff	   /* "this version has no such field" */
 #define HL_TSTATE_READ 256	   /* bytes of PyThreadState read per sample */
 #define HL_FRAME_READ 128	   /* bytes of a frame struct read per frame */
+#define HL_CODE_NAME_MAX 256	   /* bytes of a code object's qualname copied */
+#define HL_CODE_FILE_MAX 512	   /* bytes of its filename copied */
+#define HL_CODE_LINETABLE_MAX 28672 /* bytes of its line table copied (per-CPU maps cap
+				     values at 32 KiB) */
+#define HL_CODE_SEEN_SLOTS 4096	   /* per-CPU cache of code objects already sent */
+#define HL_CODES_PER_SAMPLE 16	   /* new code objects sent with one sample at most */
 
 /* How the instruction offset is stored in a frame. */
 enum hl_lasti_kind {
@@ -53,6 +59,14 @@ struct hl_py_offsets {
 	__u16 gil_off;		   /* see enum hl_gil_kind */
 	__u16 gil_holder;	   /* last_holder in the GIL struct */
 	__u16 gil_locked;	   /* locked in the GIL struct */
+	__u16 code_name;	   /* co_qualname (3.11+) or co_name */
+	__u16 code_filename;
+	__u16 code_firstlineno;
+	__u16 code_linetable;	   /* co_lnotab / co_linetable (a bytes object) */
+	__u16 unicode_length;
+	__u16 unicode_state;
+	__u16 unicode_ascii_data;   /* character data of a compact ASCII str */
+	__u16 unicode_compact_data; /* character data of a compact non-ASCII str */
 	__u16 tstate_size;	   /* bytes of PyThreadState to read (≤ HL_TSTATE_READ) */
 	__u16 frame_size;	   /* bytes of a frame struct to read (≤ HL_FRAME_READ) */
 	__u8 lasti_kind;	   /* enum hl_lasti_kind */
@@ -79,6 +93,7 @@ enum hl_record_kind {
 	HL_REC_SAMPLE = 1,
 	HL_REC_FORK = 2, /* a target process forked a child (now a target too) */
 	HL_REC_EXEC = 3, /* a target process replaced its image: re-detect the interpreter */
+	HL_REC_CODE = 4, /* a code object's names and line table, read at first sight */
 };
 
 /* Why a sample's Python stack is missing or incomplete. */
@@ -141,10 +156,45 @@ struct hl_proc_event {
 	__u32 parent_pid; /* fork: the target that forked */
 };
 
+/* A str as copied from the target: raw character data, @kind bytes per character. */
+struct hl_code_str {
+	__u32 length; /* characters in the str */
+	__u16 bytes;  /* bytes copied (≤ the field's capacity) */
+	__u8 kind;    /* 1, 2 or 4; 0 when the str could not be read */
+	__u8 pad;
+};
+
+enum hl_code_flags {
+	HL_CODE_LINETABLE_CUT = 1 << 0, /* the line table is longer than what was copied */
+	HL_CODE_UNREADABLE = 1 << 1,	/* the code object's fields could not be read */
+};
+
+/* Sent the first time a CPU sees a code object in a target (or sees its address hold a new
+ * one), before the sample that refers to it, so a code object freed right after (an imported
+ * module's <module>, code made by exec) is still named.  Followed by linetable_bytes bytes of
+ * line table. */
+struct hl_code_record {
+	struct hl_record_header hdr;
+	__u32 pid;
+	__u32 flags; /* enum hl_code_flags */
+	__u64 code;
+	__u64 fingerprint;
+	__s32 firstlineno;
+	__u32 linetable_size;  /* bytes in co_linetable */
+	__u32 linetable_bytes; /* bytes copied after this struct */
+	__u32 pad;
+	struct hl_code_str name;
+	struct hl_code_str file;
+	char name_data[HL_CODE_NAME_MAX];
+	char file_data[HL_CODE_FILE_MAX];
+};
+
 /* Per-CPU counters in the `stats` map, indexed by enum hl_stat. */
 enum hl_stat {
 	HL_STAT_SAMPLES = 0,	/* samples of target processes taken */
 	HL_STAT_RINGBUF_FULL,	/* samples dropped: ring buffer full (lost) */
 	HL_STAT_EVENTS_LOST,	/* process events dropped: ring buffer full */
+	HL_STAT_CODES_SENT,	/* code records sent */
+	HL_STAT_CODES_LOST,	/* code records dropped: ring buffer full */
 	HL_STAT_MAX,
 };

@@ -131,6 +131,58 @@ struct hl_pycode *hl_pycode_cache__get(struct hl_pycode_cache *c, uint64_t addr,
 	return code;
 }
 
+int hl_pycode_cache__put(struct hl_pycode_cache *c, uint64_t addr, uint64_t fingerprint,
+			 char *qualname, char *filename, int32_t firstlineno, uint8_t *linetable,
+			 size_t linetable_len, bool linetable_cut)
+{
+	struct hl_pycode *code = NULL;
+	uint64_t value, table;
+
+	if (hl_map__get(c->by_addr, addr, &value)) {
+		code = (struct hl_pycode *)(uintptr_t)value;
+		if (code->fingerprint == fingerprint) {
+			/* Another CPU sent it too: keep the entry we have. */
+			free(qualname);
+			free(filename);
+			free(linetable);
+			return 0;
+		}
+		hl_map__delete(c->by_addr, addr);
+		code_free(code);
+	}
+	code = calloc(1, sizeof(*code));
+	if (!code) {
+		free(qualname);
+		free(filename);
+		free(linetable);
+		return -ENOMEM;
+	}
+	*code = (struct hl_pycode){.addr = addr, .fingerprint = fingerprint,
+				   .qualname = qualname, .filename = filename,
+				   .firstlineno = firstlineno, .linetable = linetable,
+				   .linetable_len = linetable_len};
+	if (linetable_cut &&
+	    !hl_procmem_read_u64(c->reader.pid, addr + c->ver.code_linetable, &table)) {
+		uint8_t *full;
+		size_t len;
+
+		if (!hl_pyobj_read_bytes(&c->reader, table, &full, &len)) {
+			if (len > linetable_len) {
+				free(code->linetable);
+				code->linetable = full;
+				code->linetable_len = len;
+			} else {
+				free(full);
+			}
+		}
+	}
+	if (hl_map__set(c->by_addr, addr, (uint64_t)(uintptr_t)code)) {
+		code_free(code);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int32_t hl_pycode__line(const struct hl_pycode *code, const struct hl_pyver *ver, int32_t lasti)
 {
 	enum hl_linetable_format fmt = hl_linetable_format_for(ver->major, ver->minor);

@@ -40,6 +40,14 @@ void hl_pycode_cache__free(struct hl_pycode_cache *cache);
 struct hl_pycode *hl_pycode_cache__get(struct hl_pycode_cache *cache, uint64_t addr,
 				       uint64_t fingerprint, int *err);
 
+/* Files a code object whose fields the sampler copied at the sample instant (struct
+ * hl_code_record), replacing any entry for @addr.  Takes ownership of @qualname, @filename
+ * and @linetable (malloc'ed), also on error.  When @linetable_cut, the table is read again
+ * from the target's memory if it is still there.  Returns 0 or -ENOMEM. */
+int hl_pycode_cache__put(struct hl_pycode_cache *cache, uint64_t addr, uint64_t fingerprint,
+			 char *qualname, char *filename, int32_t firstlineno, uint8_t *linetable,
+			 size_t linetable_len, bool linetable_cut);
+
 /* The line being executed, from the sampler's raw lasti (see struct hl_py_frame): bytes on
  * 3.8–3.9, code units on 3.10+.  Returns the line, co_firstlineno for a frame that has not
  * started, or 0 when the table has no line for it. */

@@ -45,8 +45,6 @@ int hl_pyobj_read_str(const struct hl_pyreader *r, uint64_t addr, char **out)
 	uint32_t state = 0;
 	unsigned kind;
 	uint8_t *raw;
-	char *s;
-	size_t i, n = 0;
 	int err;
 
 	if (!addr)
@@ -73,34 +71,41 @@ int hl_pyobj_read_str(const struct hl_pyreader *r, uint64_t addr, char **out)
 			return err;
 	}
 	raw = malloc(length * kind + 1);
-	s = malloc(length * 4 + 1);
-	if (!raw || !s) {
-		err = -ENOMEM;
-		goto out_free;
-	}
+	if (!raw)
+		return -ENOMEM;
 	err = hl_procmem_read(r->pid, data, raw, length * kind);
-	if (err)
-		goto out_free;
-	for (i = 0; i < length; i++) {
+	if (!err)
+		err = hl_pystr_decode(raw, length * kind, kind, out);
+	free(raw);
+	return err;
+}
+
+int hl_pystr_decode(const void *raw, size_t bytes, unsigned kind, char **out)
+{
+	const uint8_t *p = raw;
+	size_t i, n = 0, count;
+	char *s;
+
+	if (kind != 1 && kind != 2 && kind != 4)
+		return -EINVAL;
+	count = bytes / kind;
+	s = malloc(count * 4 + 1);
+	if (!s)
+		return -ENOMEM;
+	for (i = 0; i < count; i++) {
 		uint32_t cp;
 
 		if (kind == 1)
-			cp = raw[i];
+			cp = p[i];
 		else if (kind == 2)
-			cp = (uint32_t)raw[2 * i] | (uint32_t)raw[2 * i + 1] << 8;
+			cp = (uint32_t)p[2 * i] | (uint32_t)p[2 * i + 1] << 8;
 		else
-			memcpy(&cp, raw + 4 * i, 4);
+			memcpy(&cp, p + 4 * i, 4);
 		n += utf8_encode(cp, s + n);
 	}
 	s[n] = '\0';
-	free(raw);
 	*out = s;
 	return 0;
-
-out_free:
-	free(raw);
-	free(s);
-	return err;
 }
 
 int hl_pyobj_read_bytes(const struct hl_pyreader *r, uint64_t addr, uint8_t **out, size_t *len)

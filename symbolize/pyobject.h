@@ -20,6 +20,10 @@ struct hl_pyreader {
 	const struct hl_pyver *ver;
 };
 
+/* Decodes @bytes of raw str character data, @kind (1, 2 or 4) bytes per character, to a
+ * malloc'ed NUL-terminated UTF-8 string.  Returns 0, -EINVAL (bad kind) or -ENOMEM. */
+int hl_pystr_decode(const void *raw, size_t bytes, unsigned kind, char **out);
+
 /* Decodes the str object at @addr to UTF-8 in a malloc'ed, NUL-terminated string.  Returns 0
  * or -EFAULT (unreadable), -EINVAL (not a str layout we know), -E2BIG (over HL_PYSTR_MAX). */
 int hl_pyobj_read_str(const struct hl_pyreader *r, uint64_t addr, char **out);
