@@ -302,6 +302,11 @@ static void print_summary(const struct hl_session_summary *sum, const char *file
 	if (sum->samples)
 		fprintf(stderr, "hotloop: collector CPU %.3f s (%.1f us per sample)\n",
 			sum->self_cpu_ns / 1e9, sum->self_cpu_ns / 1e3 / (double)sum->samples);
+	/* Only counted while kernel.bpf_stats_enabled=1. */
+	if (sum->samples && sum->bpf_ns)
+		hl_info("sampler CPU %.2f us per run (in the sampled threads; all runs, "
+			"including other processes' samples it skipped, over %llu stored samples)",
+			sum->bpf_ns / 1e3 / (double)sum->samples, (unsigned long long)sum->samples);
 }
 
 int cmd_record(int argc, char **argv)

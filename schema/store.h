@@ -55,6 +55,10 @@ const char *hl_store__path(const struct hl_store *store);
  * SQLITE_NOTADB become -EBADMSG with "the file is damaged, recover it with ...", SQLITE_FULL
  * -ENOSPC, SQLITE_BUSY -EBUSY, other failures -EIO).  For report/ and other readers. */
 int hl_store__sql_error(struct hl_store *store, int rc, const char *what);
+/* Logs that the file is damaged, with @detail ("stack 7 names frame 9, which does not
+ * exist") and what to do about it; returns -EBADMSG.  For readers that find rows SQLite
+ * accepts but that break the schema's invariants. */
+int hl_store__damaged(struct hl_store *store, const char *detail);
 /* Schema version of the open file (PRAGMA user_version). */
 int hl_store__schema_version(struct hl_store *store);
 /* Latest schema version this binary knows. */
