@@ -64,7 +64,8 @@ static int ignore_record(void *ctx, const void *data, size_t size)
 int cmd_doctor(int argc, char **argv)
 {
 	struct hl_collector_opts opts = {.frequency_hz = 99, .max_py_frames = 64,
-					 .ringbuf_bytes = 1 << 16};
+					 .ringbuf_bytes = 1 << 16, .python_stacks = true,
+					 .kernel_stacks = true, .ustack_bytes = 4096};
 	uint64_t caps = effective_caps();
 	struct hl_collector *c;
 	struct utsname un;
@@ -119,7 +120,9 @@ int cmd_doctor(int argc, char **argv)
 	       "sysctl -w kernel.kptr_restrict=0 to name kernel frames");
 
 	/* The real thing: load and attach the sampler. */
-	hl_log_set_level(HL_LOG_ERROR);
+	/* The check reports the failure itself; keep libbpf's log for -v. */
+	if (saved < HL_LOG_INFO)
+		hl_log_set_level(HL_LOG_ERROR);
 	c = hl_collector__new(&opts, ignore_record, NULL);
 	hl_log_set_level(saved);
 	snprintf(line, sizeof(line), "load and attach the BPF sampler%s%s", c ? "" : ": ",

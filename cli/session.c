@@ -689,6 +689,7 @@ struct hl_session *hl_session__new(const struct hl_session_opts *opts)
 		.max_py_frames = opts->max_py_frames,
 		.ringbuf_bytes = 16 << 20,
 		.follow_forks = opts->follow_forks,
+		.python_stacks = true,
 	};
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EPOLL_TAG_RING};
 	char host[256] = "", kernel[256] = "";

@@ -125,6 +125,10 @@ struct hl_collector *hl_collector__new(const struct hl_collector_opts *opts, hl_
 			: HL_PY_MAX_FRAMES;
 	c->skel->rodata->follow_forks = opts->follow_forks;
 	c->skel->rodata->capture_kernel_stack = opts->kernel_stacks;
+	c->skel->rodata->capture_python = opts->python_stacks;
+	c->skel->rodata->ustack_bytes = HL_MIN(opts->ustack_bytes, HL_USTACK_MAX);
+	/* One sample buffer per CPU (see `samples` in sample.bpf.c). */
+	bpf_map__set_max_entries(c->skel->maps.samples, (uint32_t)c->ncpus);
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(c->skel->maps.events, (uint32_t)opts->ringbuf_bytes);
 	if (opts->wakeup_bytes)

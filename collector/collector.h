@@ -21,7 +21,9 @@ struct hl_collector_opts {
 	size_t ringbuf_bytes;	/* power of two, ≥ 64 KiB */
 	size_t wakeup_bytes;	/* wake the reader when this much is waiting (0: default) */
 	bool follow_forks;
-	bool kernel_stacks;
+	bool python_stacks;	/* read Python frames */
+	bool kernel_stacks;	/* capture the kernel stack */
+	uint32_t ustack_bytes;	/* user registers and this much user stack (0: none) */
 };
 
 /* Called for each record (a struct hl_sample or struct hl_proc_event, see sample.h).  The

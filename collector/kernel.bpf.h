@@ -31,4 +31,16 @@ struct task_struct {
 
 struct linux_binprm;
 
+/* The registers a task entered the kernel with (interrupt or syscall): for a sampled user
+ * thread, its user state at the sample instant or at its syscall. */
+struct pt_regs {
+#if defined(__TARGET_ARCH_x86)
+	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8;
+	unsigned long ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
+#elif defined(__TARGET_ARCH_arm64)
+	unsigned long regs[31];
+	unsigned long sp, pc, pstate;
+#endif
+};
+
 #pragma clang attribute pop

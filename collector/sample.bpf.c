@@ -16,7 +16,6 @@
 #include "kernel.bpf.h"
 
 #include <linux/bpf.h>
-#include <linux/bpf_perf_event.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
@@ -29,6 +28,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 max_py_frames = 256;
 const volatile __u8 follow_forks = 1;
 const volatile __u8 capture_kernel_stack = 0;
+const volatile __u8 capture_python = 1;
+/* Bytes of user stack to copy with the user registers (0: neither), for native unwinding. */
+const volatile __u32 ustack_bytes = 0;
 /* Wake user space only once this much is waiting: one wakeup per batch, not per sample.
  * User space also drains on a timer, so a quiet target's samples still arrive promptly. */
 const volatile __u64 wakeup_bytes = 256 << 10;
@@ -45,13 +47,25 @@ struct {
 	__uint(max_entries, 8 << 20); /* resized by user space */
 } events SEC(".maps");
 
-/* A sample is assembled here, then copied to the ring buffer at its real size. */
+/* A sample is assembled in its CPU's slot of `samples`, then copied to the ring buffer at
+ * its real size.  An array indexed by CPU rather than a per-CPU map: per-CPU values are
+ * capped at 32 KiB, and perf-event programs do not nest or migrate, so the slot is ours. */
 #define SAMPLE_DATA_MAX                                                                     \
 	(sizeof(struct hl_sample) + HL_PY_MAX_FRAMES * sizeof(struct hl_py_frame) +         \
-	 HL_KSTACK_MAX * sizeof(__u64))
+	 HL_KSTACK_MAX * sizeof(__u64) + HL_USER_REGS * sizeof(__u64) + HL_USTACK_MAX)
+
+struct sample_buf {
+	__u8 data[SAMPLE_DATA_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* set to the number of CPUs by user space */
+	__type(key, __u32);
+	__type(value, struct sample_buf);
+} samples SEC(".maps");
 
 struct scratch {
-	__u8 data[SAMPLE_DATA_MAX];
 	__u8 tstate[HL_TSTATE_READ];
 	__u8 frame[HL_FRAME_READ];
 };
@@ -150,6 +164,7 @@ static __always_inline __u64 user_tls_base(void)
 struct walk {
 	const struct hl_proc *proc;
 	struct scratch *scr;
+	struct sample_buf *buf;
 	struct code_seen *seen;
 	__u64 frame; /* next frame to read */
 	__u32 pid;
@@ -185,11 +200,11 @@ static __always_inline void note_code(struct walk *w, __u64 code, __u64 fp)
 	w->n_new = i + 1;
 }
 
-static __always_inline struct hl_py_frame *frame_slot(struct scratch *scr, __u32 i)
+static __always_inline struct hl_py_frame *frame_slot(struct sample_buf *buf, __u32 i)
 {
 	if (i >= HL_PY_MAX_FRAMES)
 		return 0;
-	return (struct hl_py_frame *)(scr->data + sizeof(struct hl_sample) +
+	return (struct hl_py_frame *)(buf->data + sizeof(struct hl_sample) +
 				      i * sizeof(struct hl_py_frame));
 }
 
@@ -225,7 +240,7 @@ static long walk_step(__u32 i, struct walk *w)
 	/* 3.12+: a shim frame sits below (older than) the outermost Python frame of each C-level
 	 * eval call.  Not a Python frame itself: mark the frame above it as that call's entry. */
 	if (owner >= off->owner_shim_min) {
-		out = w->n ? frame_slot(scr, w->n - 1) : 0;
+		out = w->n ? frame_slot(w->buf, w->n - 1) : 0;
 		if (out)
 			out->flags |= HL_PYF_ENTRY;
 		w->frame = next;
@@ -235,7 +250,7 @@ static long walk_step(__u32 i, struct walk *w)
 		w->status = HL_PY_TOO_DEEP;
 		return 1;
 	}
-	out = frame_slot(scr, w->n);
+	out = frame_slot(w->buf, w->n);
 	if (!out)
 		return 1;
 	out->code = code;
@@ -396,7 +411,7 @@ static __always_inline __u8 gil_state(const struct hl_proc *proc, __u64 tstate, 
 /* Fills the sample's Python part and sends the names of code objects seen for the first
  * time.  Returns the number of frames written. */
 static __always_inline __u32 read_python(const struct hl_proc *proc, struct scratch *scr,
-					 struct hl_sample *s)
+					 struct sample_buf *buf, struct hl_sample *s)
 {
 	const struct hl_py_offsets *off = &proc->off;
 	__u32 tsize = off->tstate_size, zero = 0;
@@ -436,6 +451,7 @@ static __always_inline __u32 read_python(const struct hl_proc *proc, struct scra
 	}
 	w.proc = proc;
 	w.scr = scr;
+	w.buf = buf;
 	w.frame = frame;
 	w.pid = s->pid;
 	w.seen = bpf_map_lookup_elem(&code_seen_map, &zero);
@@ -453,36 +469,113 @@ static __always_inline __u32 read_python(const struct hl_proc *proc, struct scra
 	return w.n;
 }
 
+struct stack_copy {
+	struct sample_buf *buf;
+	__u64 sp;
+	__u32 off;   /* where the stack copy starts in buf->data */
+	__u32 done;  /* bytes copied */
+	__u32 limit; /* bytes wanted */
+};
+
+/* Copies one piece of the user stack (a bpf_loop callback): up to the next page boundary, so
+ * a copy that runs past the top of the stack stops at the last readable page instead of
+ * failing as a whole. */
+static long copy_stack_page(__u32 i, struct stack_copy *c)
+{
+	__u64 from = c->sp + c->done;
+	__u64 n = 4096 - (from & 4095);
+	__u64 at = (__u64)c->off + c->done;
+
+	if (c->done >= c->limit)
+		return 1;
+	if (n > c->limit - c->done)
+		n = c->limit - c->done;
+	if (at > SAMPLE_DATA_MAX - 4096 || n > 4096)
+		return 1;
+	if (bpf_probe_read_user(c->buf->data + at, n, (const void *)from))
+		return 1;
+	c->done += (__u32)n;
+	return 0;
+}
+
+/* Appends the user registers (DWARF order) and the used part of the user stack at @size.
+ * Returns the new size. */
+static __always_inline __u64 read_user_stack(struct sample_buf *buf, struct hl_sample *s,
+					     __u64 size)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct stack_copy c = {.buf = buf};
+	__u64 *r;
+
+	if (!regs || size > SAMPLE_DATA_MAX - HL_USER_REGS * sizeof(__u64) - HL_USTACK_MAX)
+		return size;
+	r = (__u64 *)(buf->data + size);
+#if defined(__TARGET_ARCH_x86)
+	r[0] = regs->ax;
+	r[1] = regs->dx;
+	r[2] = regs->cx;
+	r[3] = regs->bx;
+	r[4] = regs->si;
+	r[5] = regs->di;
+	r[6] = regs->bp;
+	r[7] = regs->sp;
+	r[8] = regs->r8;
+	r[9] = regs->r9;
+	r[10] = regs->r10;
+	r[11] = regs->r11;
+	r[12] = regs->r12;
+	r[13] = regs->r13;
+	r[14] = regs->r14;
+	r[15] = regs->r15;
+	r[16] = regs->ip;
+	c.sp = regs->sp;
+#endif
+	s->has_regs = 1;
+	size += HL_USER_REGS * sizeof(__u64);
+	c.off = size;
+	c.limit = ustack_bytes > HL_USTACK_MAX ? HL_USTACK_MAX : ustack_bytes;
+	bpf_loop(HL_USTACK_MAX / 4096 + 1, copy_stack_page, &c, 0);
+	s->ustack_bytes = c.done;
+	return size + c.done;
+}
+
 SEC("perf_event")
-int on_sample(struct bpf_perf_event_data *ctx)
+int on_sample(void *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, zero = 0;
+	__u32 pid = id >> 32, zero = 0, cpu;
 	const struct hl_proc *proc;
+	struct sample_buf *buf;
 	struct scratch *scr;
 	struct hl_sample *s;
-	__u32 n_py = 0, size;
+	__u64 size; /* 64-bit: see read_str() */
+	__u32 n_py = 0;
 	long kbytes = 0;
 
 	proc = bpf_map_lookup_elem(&procs, &pid);
 	if (!proc)
 		return 0;
+	cpu = bpf_get_smp_processor_id();
 	scr = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!scr)
+	buf = bpf_map_lookup_elem(&samples, &cpu);
+	if (!scr || !buf)
 		return 0;
 	stat_inc(HL_STAT_SAMPLES);
 
-	s = (struct hl_sample *)scr->data;
+	s = (struct hl_sample *)buf->data;
 	__builtin_memset(s, 0, sizeof(*s));
 	s->hdr.kind = HL_REC_SAMPLE;
 	s->time_ns = bpf_ktime_get_ns();
 	s->pid = pid;
 	s->tid = (__u32)id;
-	s->cpu = bpf_get_smp_processor_id();
+	s->cpu = cpu;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 
-	if (proc->flags & HL_PROC_PYTHON)
-		n_py = read_python(proc, scr, s);
+	if (!capture_python)
+		s->py_status = HL_PY_NOT_PYTHON;
+	else if (proc->flags & HL_PROC_PYTHON)
+		n_py = read_python(proc, scr, buf, s);
 	else
 		s->py_status = HL_PY_NOT_PYTHON;
 	if (n_py > HL_PY_MAX_FRAMES)
@@ -491,16 +584,18 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	size = sizeof(*s) + n_py * sizeof(struct hl_py_frame);
 
 	if (capture_kernel_stack && size <= SAMPLE_DATA_MAX - HL_KSTACK_MAX * sizeof(__u64)) {
-		kbytes = bpf_get_stack(ctx, scr->data + size, HL_KSTACK_MAX * sizeof(__u64), 0);
+		kbytes = bpf_get_stack(ctx, buf->data + size, HL_KSTACK_MAX * sizeof(__u64), 0);
 		if (kbytes < 0)
 			kbytes = 0;
 		s->n_kstack = kbytes / sizeof(__u64);
 		size += s->n_kstack * sizeof(__u64);
 	}
-	s->hdr.size = size;
+	if (ustack_bytes)
+		size = read_user_stack(buf, s, size);
 	if (size > SAMPLE_DATA_MAX)
 		return 0;
-	if (bpf_ringbuf_output(&events, scr->data, size,
+	s->hdr.size = (__u32)size;
+	if (bpf_ringbuf_output(&events, buf->data, size,
 			       bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
 				       ? BPF_RB_FORCE_WAKEUP
 				       : BPF_RB_NO_WAKEUP))

@@ -13,6 +13,8 @@
 
 #define HL_PY_MAX_FRAMES 1024	   /* hard cap of Python frames per sample */
 #define HL_KSTACK_MAX 128	   /* kernel frames per sample */
+#define HL_USTACK_MAX 65536	   /* bytes of user stack a sample can copy */
+#define HL_USER_REGS 17		   /* x86-64 DWARF registers 0-16 (rax ... r15, rip) */
 #define HL_OFF_NONE 0xffff	   /* "this version has no such field" */
 #define HL_TSTATE_READ 256	   /* bytes of PyThreadState read per sample */
 #define HL_FRAME_READ 128	   /* bytes of a frame struct read per frame */
@@ -133,7 +135,9 @@ enum hl_sample_gil {
 };
 
 /* A sample.  Followed in the record by n_py struct hl_py_frame (innermost first), then
- * n_kstack __u64 kernel addresses (innermost first). */
+ * n_kstack __u64 kernel addresses (innermost first), then — when has_regs — HL_USER_REGS __u64
+ * user registers in DWARF order and ustack_bytes bytes of user stack from the stack pointer
+ * up. */
 struct hl_sample {
 	struct hl_record_header hdr;
 	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
@@ -145,7 +149,9 @@ struct hl_sample {
 	__u16 n_kstack;
 	__u8 py_status; /* enum hl_py_status */
 	__u8 gil;	/* enum hl_sample_gil */
-	__u8 pad[6];
+	__u8 has_regs;	/* user registers and stack follow */
+	__u8 pad;
+	__u32 ustack_bytes; /* user stack bytes copied */
 	char comm[16]; /* thread name at the sample instant */
 };
 

@@ -45,6 +45,34 @@ struct hl_elf *hl_elf__open_fd(int fd)
 	return e;
 }
 
+struct hl_elf *hl_elf__open_mem(void *buf, size_t size)
+{
+	struct hl_elf *e;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		errno = ENOEXEC;
+		return NULL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	e->fd = -1;
+	e->elf = elf_memory(buf, size);
+	if (!e->elf || elf_kind(e->elf) != ELF_K_ELF || !gelf_getehdr(e->elf, &e->ehdr)) {
+		hl_elf__free(e);
+		errno = ENOEXEC;
+		return NULL;
+	}
+	return e;
+}
+
+struct Elf *hl_elf__libelf(struct hl_elf *e)
+{
+	return e->elf;
+}
+
 struct hl_elf *hl_elf__open(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -60,7 +88,8 @@ void hl_elf__free(struct hl_elf *e)
 		return;
 	if (e->elf)
 		elf_end(e->elf);
-	close(e->fd);
+	if (e->fd >= 0)
+		close(e->fd);
 	free(e);
 }
 

@@ -19,6 +19,15 @@ struct hl_elf *hl_elf__open_fd(int fd);
 /* Accepts NULL. */
 void hl_elf__free(struct hl_elf *elf);
 
+/* Opens an ELF image held in memory (e.g. a process's [vdso]); @buf must outlive the
+ * object.  NULL with errno set. */
+struct hl_elf *hl_elf__open_mem(void *buf, size_t size);
+
+/* The libelf handle, for libdw (dwarf_getcfi_elf, dwarf_begin_elf).  Valid until
+ * hl_elf__free. */
+struct Elf;
+struct Elf *hl_elf__libelf(struct hl_elf *elf);
+
 /* ET_EXEC (fixed addresses) or ET_DYN (PIE, shared library). */
 bool hl_elf__is_dyn(const struct hl_elf *elf);
 
