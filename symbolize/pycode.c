@@ -161,6 +161,7 @@ int hl_pycode_cache__put(struct hl_pycode_cache *c, uint64_t addr, uint64_t fing
 				   .qualname = qualname, .filename = filename,
 				   .firstlineno = firstlineno, .linetable = linetable,
 				   .linetable_len = linetable_len};
+	code->linetable_cut = linetable_cut;
 	if (linetable_cut &&
 	    !hl_procmem_read_u64(c->reader.pid, addr + c->ver.code_linetable, &table)) {
 		uint8_t *full;
@@ -171,6 +172,7 @@ int hl_pycode_cache__put(struct hl_pycode_cache *c, uint64_t addr, uint64_t fing
 				free(code->linetable);
 				code->linetable = full;
 				code->linetable_len = len;
+				code->linetable_cut = false;
 			} else {
 				free(full);
 			}
@@ -193,6 +195,17 @@ int32_t hl_pycode__line(const struct hl_pycode *code, const struct hl_pyver *ver
 	if (lasti < 0)
 		return code->firstlineno;
 	byte_offset = ver->minor >= 10 ? (uint32_t)lasti * 2 : (uint32_t)lasti;
+	/* A cut lnotab would answer its last line for every offset past the copy (it does not
+	 * record where the code ends); later formats answer -ENOENT there by themselves. */
+	if (code->linetable_cut && fmt == HL_LINETABLE_LNOTAB) {
+		uint64_t covered = 0;
+		size_t i;
+
+		for (i = 0; i + 1 < code->linetable_len; i += 2)
+			covered += code->linetable[i];
+		if (byte_offset >= covered)
+			return 0;
+	}
 	if (hl_linetable_line(fmt, code->linetable, code->linetable_len, code->firstlineno,
 			      byte_offset, &line) ||
 	    line == HL_LINE_NONE)

@@ -22,6 +22,7 @@ struct hl_pycode {
 	int32_t firstlineno;
 	uint8_t *linetable;
 	size_t linetable_len;
+	bool linetable_cut; /* only a prefix of the table could be copied */
 	int64_t store_id; /* free for the caller: e.g. the function's row id */
 };
 
