@@ -304,9 +304,10 @@ static void print_summary(const struct hl_session_summary *sum, const char *file
 			sum->self_cpu_ns / 1e9, sum->self_cpu_ns / 1e3 / (double)sum->samples);
 	/* Only counted while kernel.bpf_stats_enabled=1. */
 	if (sum->samples && sum->bpf_ns)
-		hl_info("sampler CPU %.2f us per run (in the sampled threads; all runs, "
-			"including other processes' samples it skipped, over %llu stored samples)",
-			sum->bpf_ns / 1e3 / (double)sum->samples, (unsigned long long)sum->samples);
+		hl_info("sampler CPU %.2f us per stored sample (%.3f s over %llu runs, including "
+			"the runs that skipped other processes)",
+			sum->bpf_ns / 1e3 / (double)sum->samples, sum->bpf_ns / 1e9,
+			(unsigned long long)sum->bpf_runs);
 }
 
 int cmd_record(int argc, char **argv)

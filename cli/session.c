@@ -854,6 +854,7 @@ void hl_session__summary(struct hl_session *s, struct hl_session_summary *out)
 	out->duration_ns = hl_now_monotonic_ns() - s->start_mono_ns;
 	out->self_cpu_ns = hl_self_cpu_ns() - s->self_cpu_start_ns;
 	out->bpf_ns = st.bpf_run_ns;
+	out->bpf_runs = st.bpf_run_count;
 	while (hl_map__next(s->targets, &cursor, &pid, &v)) {
 		struct target *t = (struct target *)(uintptr_t)v;
 

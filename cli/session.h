@@ -52,6 +52,7 @@ struct hl_session_summary {
 	unsigned python_processes;
 	uint64_t self_cpu_ns; /* hotloop's own CPU time (user + system) */
 	uint64_t bpf_ns;      /* the sampler's CPU time, when kernel.bpf_stats_enabled=1 */
+	uint64_t bpf_runs;    /* ... and its number of runs, all CPUs and processes */
 };
 void hl_session__summary(struct hl_session *s, struct hl_session_summary *out);
 

@@ -24,6 +24,10 @@ enum hl_function_kind {
 	HL_FUNC_NATIVE = 2,
 	HL_FUNC_KERNEL = 3,
 	HL_FUNC_SYNTHETIC = 4, /* markers: "[truncated: ...]", "[no Python frames]", tasks */
+	/* A native frame of CPython's bytecode interpreter (_PyEval_EvalFrameDefault and its
+	 * split pieces).  Stored in place, with the Python frames it runs above it; the mixed
+	 * view hides it (the Python frames replace it), the native view shows it. */
+	HL_FUNC_EVAL = 5,
 };
 
 enum hl_thread_state {
