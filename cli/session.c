@@ -16,7 +16,9 @@
 #include "common/util.h"
 #include "schema/store.h"
 #include "symbolize/pycode.h"
+#include "symbolize/procmem.h"
 #include "symbolize/pyobject.h"
+#include "symbolize/pythreads.h"
 #include "version.h"
 
 #include <errno.h>
@@ -35,6 +37,10 @@
  * interpreter yet: keep looking for this long before settling on "not Python". */
 #define STARTUP_WINDOW_NS (3ULL * 1000000000)
 #define RECHECK_INTERVAL_NS (2ULL * 1000000000)
+/* Python thread names are re-read this often (threads may be renamed), and at most this
+ * often when a new thread needs one. */
+#define NAMES_REFRESH_NS (2ULL * 1000000000)
+#define NAMES_RETRY_NS (100ULL * 1000000)
 #define EPOLL_TAG_RING 0
 #define EPOLL_TAG_PIDFD 1
 
@@ -52,13 +58,26 @@ struct target {
 	bool announced;
 	struct hl_python py;
 	struct hl_pycode_cache *codes;
+	struct hl_map *pynames;	 /* pthread ident -> malloc'ed Python thread name */
+	uint64_t names_read_ns; /* last read of threading._active, 0: never */
+	bool names_wanted;	 /* a thread of this process waits for its name */
 };
 
 struct thread {
 	int64_t id;
 	int64_t process_id;
+	pid_t pid;
+	uint64_t tstate; /* its PyThreadState, 0 until a sample shows one */
+	uint64_t ident;	 /* PyThreadState.thread_id: threading's ident */
+	bool python_named;
+	uint8_t name_tries; /* reads of threading._active that did not know it yet */
 	char comm[16];
+	char name[64]; /* as stored */
 };
+
+/* A thread threading never lists (started from C, or with _thread) stops being looked for
+ * after this many reads, taken NAMES_RETRY_NS apart. */
+#define NAME_TRIES_MAX 10
 
 /* Why a sample has no usable stack, or an incomplete one: one synthetic frame each. */
 enum marker {
@@ -117,6 +136,8 @@ struct hl_session {
 	uint64_t start_mono_ns;
 	uint64_t start_wall_ns;
 	uint64_t last_commit_ns;
+	uint64_t last_names_ns;
+	bool names_wanted; /* some thread waits for its Python name */
 	uint64_t self_cpu_start_ns;
 
 	struct hl_map *targets; /* pid -> struct target * */
@@ -208,6 +229,101 @@ static int64_t add_process_row(struct hl_session *s, struct target *t)
 	read_proc_text(t->pid, "exe", exe, sizeof(exe), false);
 	read_proc_text(t->pid, "cmdline", cmd, sizeof(cmd), true);
 	return hl_store__add_process(s->store, s->profile_id, &info);
+}
+
+static void clear_names(struct target *t)
+{
+	uint64_t key, v;
+	size_t cursor = 0;
+
+	if (!t->pynames)
+		return;
+	while (hl_map__next(t->pynames, &cursor, &key, &v))
+		free((void *)(uintptr_t)v);
+	hl_map__clear(t->pynames);
+}
+
+static int remember_name(uint64_t ident, const char *name, void *arg)
+{
+	struct target *t = arg;
+	char *copy = strdup(name);
+
+	if (!copy || hl_map__set(t->pynames, ident, (uint64_t)(uintptr_t)copy))
+		free(copy);
+	return 0;
+}
+
+/* Re-reads threading._active: ident -> name. */
+static void read_names(struct target *t, uint64_t now)
+{
+	t->names_read_ns = now;
+	if (t->detect != HL_PYDETECT_OK || t->exited)
+		return;
+	if (!t->pynames) {
+		t->pynames = hl_map__new(16);
+		if (!t->pynames)
+			return;
+	}
+	clear_names(t);
+	hl_python_thread_names(&t->py, remember_name, t);
+}
+
+static void store_thread_name(struct hl_session *s, struct thread *th, const char *name)
+{
+	if (!strncmp(th->name, name, sizeof(th->name) - 1))
+		return;
+	hl_strlcpy(th->name, name, sizeof(th->name));
+	hl_store__set_thread_name(s->store, th->id, name);
+}
+
+/* Gives @th its Python name when threading knows it.  Returns true when it still waits for
+ * one. */
+static bool name_thread(struct hl_session *s, struct target *t, struct thread *th)
+{
+	uint64_t v;
+
+	if (!th->ident || t->detect != HL_PYDETECT_OK || t->exited)
+		return false;
+	if (t->pynames && hl_map__get(t->pynames, th->ident, &v)) {
+		th->python_named = true;
+		store_thread_name(s, th, (const char *)(uintptr_t)v);
+		return false;
+	}
+	return !th->python_named && th->name_tries < NAME_TRIES_MAX;
+}
+
+/* Re-reads threading._active where names are stale, or where a thread still waits for its
+ * name (threads appear in _active only once they run), and applies what it finds: names
+ * also change (Thread.name = ...). */
+static void refresh_names(struct hl_session *s, uint64_t now)
+{
+	size_t cursor = 0;
+	uint64_t key, v;
+	bool stale = now - s->last_names_ns >= NAMES_REFRESH_NS;
+
+	while (hl_map__next(s->targets, &cursor, &key, &v)) {
+		struct target *t = (struct target *)(uintptr_t)v;
+
+		if (t->detect == HL_PYDETECT_OK && !t->exited &&
+		    (stale || (t->names_wanted && now - t->names_read_ns >= NAMES_RETRY_NS)))
+			read_names(t, now);
+		t->names_wanted = false;
+	}
+	s->names_wanted = false;
+	cursor = 0;
+	while (hl_map__next(s->threads, &cursor, &key, &v)) {
+		struct thread *th = (struct thread *)(uintptr_t)v;
+		struct target *t = target_of(s, th->pid);
+
+		if (!th->ident || !t || t->process_id != th->process_id)
+			continue;
+		if (name_thread(s, t, th)) {
+			th->name_tries++;
+			t->names_wanted = s->names_wanted = true;
+		}
+	}
+	if (stale)
+		s->last_names_ns = now;
 }
 
 static void try_detect(struct hl_session *s, struct target *t, uint64_t now)
@@ -402,7 +518,7 @@ static void on_target_exit(struct hl_session *s, pid_t pid)
 
 /* ---- samples ------------------------------------------------------------------------------ */
 
-static struct thread *thread_of(struct hl_session *s, const struct target *t,
+static struct thread *thread_of(struct hl_session *s, struct target *t,
 				const struct hl_sample *smp)
 {
 	struct thread *th = NULL;
@@ -413,13 +529,6 @@ static struct thread *thread_of(struct hl_session *s, const struct target *t,
 	comm[sizeof(smp->comm)] = '\0';
 	if (hl_map__get(s->threads, smp->tid, &v))
 		th = (struct thread *)(uintptr_t)v;
-	if (th && th->process_id == t->process_id) {
-		if (strncmp(th->comm, comm, sizeof(th->comm))) {
-			hl_strlcpy(th->comm, comm, sizeof(th->comm));
-			hl_store__set_thread_name(s->store, th->id, comm);
-		}
-		return th;
-	}
 	if (!th) {
 		th = calloc(1, sizeof(*th));
 		if (!th || hl_map__set(s->threads, smp->tid, (uint64_t)(uintptr_t)th)) {
@@ -427,13 +536,31 @@ static struct thread *thread_of(struct hl_session *s, const struct target *t,
 			return NULL;
 		}
 	}
-	/* New thread, or a tid seen before in another process image. */
-	th->process_id = t->process_id;
-	hl_strlcpy(th->comm, comm, sizeof(th->comm));
-	th->id = hl_store__add_thread(s->store, t->process_id, smp->tid, comm);
-	if (th->id < 0) {
-		fail(s, (int)th->id, "cannot write a thread");
-		return NULL;
+	if (th->process_id != t->process_id) {
+		/* New thread, or a tid seen before in another process image. */
+		memset(th, 0, sizeof(*th));
+		th->process_id = t->process_id;
+		th->pid = t->pid;
+		hl_strlcpy(th->comm, comm, sizeof(th->comm));
+		hl_strlcpy(th->name, comm, sizeof(th->name));
+		th->id = hl_store__add_thread(s->store, t->process_id, smp->tid, comm);
+		if (th->id < 0) {
+			fail(s, (int)th->id, "cannot write a thread");
+			th->process_id = 0;
+			return NULL;
+		}
+	} else if (!th->python_named && strncmp(th->comm, comm, sizeof(th->comm))) {
+		hl_strlcpy(th->comm, comm, sizeof(th->comm));
+		store_thread_name(s, th, comm);
+	}
+	/* A Python thread: its ident leads to the name threading gave it. */
+	if (smp->tstate && smp->tstate != th->tstate && t->detect == HL_PYDETECT_OK) {
+		th->tstate = smp->tstate;
+		if (hl_procmem_read_u64(t->pid, smp->tstate + t->py.ver.tstate_thread_id,
+					&th->ident))
+			th->ident = 0;
+		if (name_thread(s, t, th))
+			t->names_wanted = s->names_wanted = true;
 	}
 	return th;
 }
@@ -810,6 +937,8 @@ int hl_session__run_once(struct hl_session *s, int timeout_ms)
 		if (events[i].data.u64 >> 32 == EPOLL_TAG_PIDFD)
 			on_target_exit(s, (pid_t)(uint32_t)events[i].data.u64);
 	now = hl_now_monotonic_ns();
+	if (now - s->last_names_ns >= NAMES_REFRESH_NS || s->names_wanted)
+		refresh_names(s, now);
 	if (now - s->last_commit_ns >= COMMIT_INTERVAL_NS) {
 		int err = hl_store__commit(s->store);
 
@@ -901,6 +1030,8 @@ static void free_targets(struct hl_session *s)
 		if (t->pidfd >= 0)
 			close(t->pidfd);
 		hl_pycode_cache__free(t->codes);
+		clear_names(t);
+		hl_map__free(t->pynames);
 		free(t);
 	}
 	cursor = 0;

@@ -18,24 +18,49 @@
 	.interp_next = 0, .interp_threads_head = 8, .interp_ceval_gil = NONE,               \
 	.gil_holder = 8, .gil_locked = 16, .code_tag_mask = ~0ULL
 
+/* Objects read by symbolize/pyobject.c.  PyTypeObject, PyDictObject, PyModuleObject and the
+ * int header keep their offsets on 3.8–3.14; the dict keys object, the split-table values
+ * and where an instance keeps its attributes change (docs/internals.md). */
+#define OBJECTS_COMMON                                                                      \
+	.type_basicsize = 32, .type_itemsize = 40, .type_flags = 168, .type_dictoffset = 288, \
+	.dict_keys = 32, .dict_values = 40, .module_dict = 16, .long_size = 16,             \
+	.long_digits = 24
+/* struct _dictkeysobject with Py_ssize_t dk_size and a dk_lookup pointer (Objects/
+ * dict-common.h, not installed: measured from libpython's DWARF). */
+#define OBJECTS_KEYS_38                                                                     \
+	OBJECTS_COMMON, .dictkeys_size = 8, .dictkeys_log2_size = NONE,                      \
+	.dictkeys_log2_index_bytes = NONE, .dictkeys_kind = NONE, .dictkeys_nentries = 32,   \
+	.dictkeys_indices = 40, .dictvalues_values = 0, .dictvalues_capacity = NONE,         \
+	.dictvalues_valid = NONE, .managed_dict = NONE, .managed_values = NONE,              \
+	.managed_tagged = 0, .long_tagged = 0, .tpflags_managed_dict = 0,                    \
+	.tpflags_inline_values = 0
+/* 3.11+: uint8_t log2 sizes and dk_kind (internal/pycore_dict.h). */
+#define OBJECTS_KEYS_311                                                                    \
+	OBJECTS_COMMON, .dictkeys_size = NONE, .dictkeys_log2_size = 8,                      \
+	.dictkeys_log2_index_bytes = 9, .dictkeys_kind = 10, .dictkeys_nentries = 24,        \
+	.dictkeys_indices = 32, .managed_dict = 24, .tpflags_managed_dict = 1u << 4
+
 static const struct hl_pyver table[] = {
 	{
 		.major = 3, .minor = 8, FRAMEOBJECT_ERA,
 		.runtime_interpreters_head = 32, .runtime_autotsskey = 1392,
 		.runtime_gil = 1152, .interp_modules = 56,
 		.tstate_size = 184, .frame_lasti = 104, .frame_size = 112,
+		OBJECTS_KEYS_38, .heaptype_cached_keys = 872,
 	},
 	{
 		.major = 3, .minor = 9, FRAMEOBJECT_ERA,
 		.runtime_interpreters_head = 32, .runtime_autotsskey = 584,
 		.runtime_gil = 352, .interp_modules = 856,
 		.tstate_size = 184, .frame_lasti = 104, .frame_size = 112,
+		OBJECTS_KEYS_38, .heaptype_cached_keys = 864,
 	},
 	{
 		.major = 3, .minor = 10, FRAMEOBJECT_ERA,
 		.runtime_interpreters_head = 32, .runtime_autotsskey = 584,
 		.runtime_gil = 352, .interp_modules = 856,
 		.tstate_size = 184, .frame_lasti = 96, .frame_size = 104,
+		OBJECTS_KEYS_38, .heaptype_cached_keys = 872,
 	},
 	{
 		.major = 3, .minor = 11,
@@ -50,6 +75,9 @@ static const struct hl_pyver table[] = {
 		.code_qualname = 128, .code_linetable = 136, .code_adaptive = 184,
 		.code_code = NONE, .unicode_state = 32, .unicode_length = 16,
 		.unicode_ascii_data = 48, .unicode_compact_data = 72, .code_tag_mask = ~0ULL,
+		OBJECTS_KEYS_311, .heaptype_cached_keys = 872, .dictvalues_values = 0,
+		.dictvalues_capacity = NONE, .dictvalues_valid = NONE, .managed_values = 32,
+		.managed_tagged = 0, .long_tagged = 0, .tpflags_inline_values = 0,
 	},
 	{
 		.major = 3, .minor = 12,
@@ -64,6 +92,9 @@ static const struct hl_pyver table[] = {
 		.code_qualname = 128, .code_linetable = 136, .code_adaptive = 192,
 		.code_code = NONE, .unicode_state = 32, .unicode_length = 16,
 		.unicode_ascii_data = 40, .unicode_compact_data = 56, .code_tag_mask = ~0ULL,
+		OBJECTS_KEYS_311, .heaptype_cached_keys = 880, .dictvalues_values = 0,
+		.dictvalues_capacity = NONE, .dictvalues_valid = NONE, .managed_values = NONE,
+		.managed_tagged = 1, .long_tagged = 1, .tpflags_inline_values = 0,
 	},
 	{
 		.major = 3, .minor = 13,
@@ -78,6 +109,9 @@ static const struct hl_pyver table[] = {
 		.code_qualname = 128, .code_linetable = 136, .code_adaptive = 200,
 		.code_code = NONE, .unicode_state = 32, .unicode_length = 16,
 		.unicode_ascii_data = 40, .unicode_compact_data = 56, .code_tag_mask = ~0ULL,
+		OBJECTS_KEYS_311, .heaptype_cached_keys = 880, .dictvalues_values = 8,
+		.dictvalues_capacity = 0, .dictvalues_valid = 3, .managed_values = NONE,
+		.managed_tagged = 0, .long_tagged = 1, .tpflags_inline_values = 1u << 2,
 	},
 	{
 		.major = 3, .minor = 14,
@@ -94,6 +128,9 @@ static const struct hl_pyver table[] = {
 		.unicode_ascii_data = 40, .unicode_compact_data = 56,
 		/* _PyStackRef: Py_TAG_BITS = 3 in GIL builds. */
 		.code_tag_mask = ~3ULL,
+		OBJECTS_KEYS_311, .heaptype_cached_keys = 880, .dictvalues_values = 8,
+		.dictvalues_capacity = 0, .dictvalues_valid = 3, .managed_values = NONE,
+		.managed_tagged = 0, .long_tagged = 1, .tpflags_inline_values = 1u << 2,
 	},
 };
 

@@ -66,6 +66,34 @@ struct hl_pyver {
 
 	/* 3.14 tags f_executable (_PyStackRef): mask before dereferencing. */
 	uint64_t code_tag_mask;
+
+	/* Objects read by symbolize/pyobject.c: dicts, instance attributes, modules, ints.
+	 * Sources and measurements: docs/internals.md, "Dicts, instance attributes, ints". */
+	uint16_t type_basicsize;   /* PyTypeObject.tp_basicsize */
+	uint16_t type_itemsize;	   /* tp_itemsize */
+	uint16_t type_flags;	   /* tp_flags */
+	uint16_t type_dictoffset;  /* tp_dictoffset */
+	uint16_t heaptype_cached_keys; /* PyHeapTypeObject.ht_cached_keys (shared keys) */
+	uint16_t dict_keys;	   /* PyDictObject.ma_keys */
+	uint16_t dict_values;	   /* ma_values, non-NULL for split tables */
+	uint16_t dictkeys_size;	   /* ≤3.10: Py_ssize_t dk_size */
+	uint16_t dictkeys_log2_size; /* 3.11+: uint8_t dk_log2_size */
+	uint16_t dictkeys_log2_index_bytes; /* 3.11+: uint8_t */
+	uint16_t dictkeys_kind;	   /* 3.11+: uint8_t, general / unicode / split */
+	uint16_t dictkeys_nentries;
+	uint16_t dictkeys_indices; /* dk_indices[]: the hash index, then the entries */
+	uint16_t dictvalues_values; /* PyDictValues.values[] */
+	uint16_t dictvalues_capacity; /* 3.13+: uint8_t */
+	uint16_t dictvalues_valid;  /* 3.13+: uint8_t, 0 once the values moved to a dict */
+	uint16_t managed_dict;	   /* 3.11+: bytes *before* the object of its dict slot */
+	uint16_t managed_values;   /* 3.11 only: bytes before the object of its values slot */
+	uint16_t module_dict;	   /* PyModuleObject.md_dict */
+	uint16_t long_size;	   /* ob_size (≤3.11) or lv_tag (3.12+) */
+	uint16_t long_digits;	   /* ob_digit[], 30-bit digits */
+	uint8_t managed_tagged;	   /* 3.12: the dict slot is _PyDictOrValues (bit 0: values) */
+	uint8_t long_tagged;	   /* 3.12+: long_size is lv_tag, not a signed digit count */
+	uint32_t tpflags_managed_dict; /* Py_TPFLAGS_MANAGED_DICT (3.11+), else 0 */
+	uint32_t tpflags_inline_values; /* Py_TPFLAGS_INLINE_VALUES (3.13+), else 0 */
 };
 
 /* The table entry for @major.@minor, or NULL when the version is not supported. */
