@@ -93,7 +93,9 @@ static struct hl_elf *open_mapped(pid_t pid, const struct hl_mapping *m)
 	return hl_elf__open(m->path);
 }
 
-/* The load bias of the file mapped by @m, from the mapping of its lowest file offset. */
+/* The load bias of the file mapped by @m, from one of its executable mappings: only the
+ * loader's mappings follow the program headers (the process may also mmap the file itself,
+ * e.g. libelf reading it, at any address). */
 static int mapping_bias(const struct hl_maps *maps, const struct hl_mapping *m,
 			struct hl_elf *elf, uint64_t *bias)
 {
@@ -106,7 +108,7 @@ static int mapping_bias(const struct hl_maps *maps, const struct hl_mapping *m,
 	for (i = 0; i < maps->count; i++) {
 		const struct hl_mapping *o = &maps->entries[i];
 
-		if (o->inode == m->inode && o->dev_major == m->dev_major &&
+		if (o->executable && o->inode == m->inode && o->dev_major == m->dev_major &&
 		    o->dev_minor == m->dev_minor && !strcmp(o->path, m->path) &&
 		    !hl_elf__load_bias(elf, o->start, o->offset, bias))
 			return 0;

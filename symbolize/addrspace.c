@@ -75,7 +75,7 @@ static uint64_t bias_of(const struct hl_maps *maps, const struct hl_mapping *m,
 	for (i = 0; i < maps->count; i++) {
 		const struct hl_mapping *o = &maps->entries[i];
 
-		if (o->inode == m->inode && !strcmp(o->path, m->path) &&
+		if (o->executable && o->inode == m->inode && !strcmp(o->path, m->path) &&
 		    !hl_elf__load_bias(b->elf, o->start, o->offset, &bias))
 			return bias;
 	}

@@ -271,7 +271,7 @@ int hl_elf__build_id(struct hl_elf *e, char *buf, size_t size)
 			const unsigned char *desc = (const unsigned char *)data->d_buf + desc_off;
 			size_t i;
 
-			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 || !nh.n_descsz ||
 			    memcmp((const char *)data->d_buf + name_off, "GNU", 4))
 				continue;
 			if (size < nh.n_descsz * 2 + 1)

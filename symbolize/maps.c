@@ -44,9 +44,11 @@ static bool parse_dec(char **p, uint64_t *out)
 	int digits = 0;
 
 	for (; *s >= '0' && *s <= '9'; s++, digits++) {
-		if (v > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*s - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
 			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
+		v = v * 10 + d;
 	}
 	if (!digits || (*s != ' ' && *s != '\0'))
 		return false;
@@ -66,7 +68,10 @@ static int parse_line(char *line, struct hl_mapping *m)
 	memset(m, 0, sizeof(*m));
 	if (!parse_hex(&p, '-', &m->start) || !parse_hex(&p, ' ', &m->end) || m->end < m->start)
 		return -EINVAL;
-	if (strlen(p) < 5 || p[4] != ' ')
+	/* "rwxp": each letter or '-', then 'p' (private) or 's' (shared). */
+	if (strlen(p) < 5 || p[4] != ' ' || (p[0] != 'r' && p[0] != '-') ||
+	    (p[1] != 'w' && p[1] != '-') || (p[2] != 'x' && p[2] != '-') ||
+	    (p[3] != 'p' && p[3] != 's'))
 		return -EINVAL;
 	m->readable = p[0] == 'r';
 	m->writable = p[1] == 'w';
