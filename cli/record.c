@@ -34,6 +34,8 @@ struct record_opts {
 	const char *pid_list;
 	char **command;
 	uint64_t max_frames;
+	uint64_t stack_size;
+	enum hl_mode mode;
 	bool follow_forks;
 	bool store_cmdlines;
 	bool quiet;
@@ -45,13 +47,19 @@ static void usage(FILE *out)
 		"usage: hotloop record [options] -- COMMAND [ARGS...]\n"
 		"       hotloop record [options] -p PID[,PID...]\n"
 		"\n"
-		"Samples Python stacks (function, file, line) of every thread, with whether it "
-		"holds\nthe GIL, into an SQLite profile database.\n"
+		"Samples the stacks of every thread — kernel, native (C) and Python frames with "
+		"their\nfiles and lines, and whether the thread holds the GIL — into an SQLite "
+		"profile database.\n"
 		"\n"
 		"  -o, --output FILE     profile database to write (default hotloop.db; replaced)\n"
 		"  -F, --frequency HZ    samples per second per CPU (default 999)\n"
 		"  -d, --duration SECS   stop after this long (default: when the targets exit)\n"
 		"  -p, --pid PID,...     attach to running processes (all their threads)\n"
+		"      --mode MODE       mixed (default): kernel, native and Python frames in one "
+		"stack;\n"
+		"                        python: Python frames only (cheapest); native: no Python\n"
+		"      --stack-size N    bytes of user stack copied per sample for native unwinding\n"
+		"                        (default 32768, at most 65536)\n"
 		"      --max-frames N    Python frames kept per sample, innermost first "
 		"(default 512)\n"
 		"      --no-follow       do not follow processes the targets fork\n"
@@ -92,13 +100,15 @@ static int parse_pids(struct record_opts *o, const char *list)
 
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_MAX_FRAMES = 256, OPT_NO_FOLLOW, OPT_NO_CMDLINE };
+	enum { OPT_MAX_FRAMES = 256, OPT_NO_FOLLOW, OPT_NO_CMDLINE, OPT_MODE, OPT_STACK_SIZE };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"frequency", required_argument, NULL, 'F'},
 		{"duration", required_argument, NULL, 'd'},
 		{"pid", required_argument, NULL, 'p'},
 		{"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
+		{"mode", required_argument, NULL, OPT_MODE},
+		{"stack-size", required_argument, NULL, OPT_STACK_SIZE},
 		{"no-follow", no_argument, NULL, OPT_NO_FOLLOW},
 		{"no-cmdline", no_argument, NULL, OPT_NO_CMDLINE},
 		{"quiet", no_argument, NULL, 'q'},
@@ -108,6 +118,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	int c;
 
 	*o = (struct record_opts){.output = "hotloop.db", .frequency = 999, .max_frames = 512,
+				  .stack_size = 32768, .mode = HL_MODE_MIXED,
 				  .follow_forks = true, .store_cmdlines = true};
 	optind = 1;
 	/* '+': stop at the first non-option, the command's own arguments are not ours. */
@@ -143,6 +154,27 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 				fprintf(stderr, "hotloop record: --max-frames wants 1 to 1024\n");
 				return -EINVAL;
 			}
+			break;
+		case OPT_MODE:
+			if (!strcmp(optarg, "mixed"))
+				o->mode = HL_MODE_MIXED;
+			else if (!strcmp(optarg, "python"))
+				o->mode = HL_MODE_PYTHON;
+			else if (!strcmp(optarg, "native"))
+				o->mode = HL_MODE_NATIVE;
+			else {
+				fprintf(stderr, "hotloop record: --mode is mixed, python or native, "
+						"not '%s'\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_STACK_SIZE:
+			if (hl_parse_u64(optarg, 10, 512, 65536, &o->stack_size)) {
+				fprintf(stderr, "hotloop record: --stack-size wants 512 to 65536 "
+						"bytes\n");
+				return -EINVAL;
+			}
+			o->stack_size &= ~7ULL;
 			break;
 		case OPT_NO_FOLLOW:
 			o->follow_forks = false;
@@ -374,6 +406,8 @@ int cmd_record(int argc, char **argv)
 		.store_cmdlines = o.store_cmdlines,
 		.frequency_hz = (uint32_t)o.frequency,
 		.max_py_frames = (uint32_t)o.max_frames,
+		.mode = o.mode,
+		.ustack_bytes = (uint32_t)o.stack_size,
 		.follow_forks = o.follow_forks,
 	};
 	s = hl_session__new(&so);

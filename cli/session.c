@@ -16,7 +16,12 @@
 #include "common/util.h"
 #include "schema/store.h"
 #include "symbolize/pycode.h"
+#include "symbolize/addrspace.h"
+#include "symbolize/binary.h"
+#include "symbolize/kallsyms.h"
+#include "symbolize/native.h"
 #include "symbolize/procmem.h"
+#include "symbolize/unwind.h"
 #include "symbolize/pyobject.h"
 #include "symbolize/pythreads.h"
 #include "version.h"
@@ -33,6 +38,10 @@
 #include <unistd.h>
 
 #define COMMIT_INTERVAL_NS (500ULL * 1000000)
+/* One drain of the ring buffer stops after this long, so a burst of costly records (the
+ * first samples of a process, whose binaries and debug info are read then) does not hold
+ * back interpreter detection, exits and commits. */
+#define CONSUME_BUDGET_NS (20ULL * 1000000)
 /* A process just started or exec'd may not have mapped libpython or initialized the
  * interpreter yet: keep looking for this long before settling on "not Python". */
 #define STARTUP_WINDOW_NS (3ULL * 1000000000)
@@ -58,6 +67,8 @@ struct target {
 	bool announced;
 	struct hl_python py;
 	struct hl_pycode_cache *codes;
+	struct hl_addrspace *as;	  /* its code, for native frames (mixed, native modes) */
+	struct hl_native_proc *nproc; /* perf map, container root */
 	struct hl_map *pynames;	 /* pthread ident -> malloc'ed Python thread name */
 	uint64_t names_read_ns; /* last read of threading._active, 0: never */
 	bool names_wanted;	 /* a thread of this process waits for its name */
@@ -89,6 +100,10 @@ enum marker {
 	MARK_TRUNC_READ,
 	MARK_TRUNC_CYCLE,
 	MARK_UNKNOWN_CODE,
+	MARK_NATIVE_STACK_END,
+	MARK_NATIVE_NO_INFO,
+	MARK_NATIVE_BAD,
+	MARK_NATIVE_MAX,
 	MARK_COUNT,
 };
 
@@ -101,6 +116,10 @@ static const char *const marker_names[MARK_COUNT] = {
 	[MARK_TRUNC_READ] = "[truncated: unreadable frame]",
 	[MARK_TRUNC_CYCLE] = "[truncated: frame cycle]",
 	[MARK_UNKNOWN_CODE] = "[unreadable code object]",
+	[MARK_NATIVE_STACK_END] = "[truncated: native stack deeper than the copy]",
+	[MARK_NATIVE_NO_INFO] = "[truncated: native code without unwind info]",
+	[MARK_NATIVE_BAD] = "[truncated: native unwinding went astray]",
+	[MARK_NATIVE_MAX] = "[truncated: more native frames than kept]",
 };
 
 /* Counters kept in profile_counter, by name. */
@@ -113,6 +132,12 @@ enum counter {
 	CNT_TRUNC_CYCLE,
 	CNT_UNRESOLVED,
 	CNT_BAD_RECORD,
+	CNT_NATIVE_STACK_END,
+	CNT_NATIVE_NO_INFO,
+	CNT_NATIVE_BAD,
+	CNT_NATIVE_MAX,
+	CNT_STITCH_LEFTOVER,
+	CNT_STITCH_BARE_EVAL,
 	CNT_COUNT,
 };
 
@@ -125,7 +150,25 @@ static const char *const counter_names[CNT_COUNT] = {
 	[CNT_TRUNC_CYCLE] = "truncated.cycle",
 	[CNT_UNRESOLVED] = "frames.unresolved_code",
 	[CNT_BAD_RECORD] = "records.malformed",
+	[CNT_NATIVE_STACK_END] = "truncated.native_stack_end",
+	[CNT_NATIVE_NO_INFO] = "truncated.native_no_unwind_info",
+	[CNT_NATIVE_BAD] = "truncated.native_bad_step",
+	[CNT_NATIVE_MAX] = "truncated.native_too_deep",
+	/* Python frames whose eval-loop frame the native stack did not show (it was cut), and
+	 * eval-loop frames without Python frames to show above them. */
+	[CNT_STITCH_LEFTOVER] = "stitch.python_without_eval_frame",
+	[CNT_STITCH_BARE_EVAL] = "stitch.eval_frame_without_python",
 };
+
+/* The native frames one address stands for: the real function's frame id first, then the
+ * functions inlined at that address, outer to inner (ids in native_ids). */
+struct native_entry {
+	uint32_t first;
+	uint8_t count;
+	bool eval; /* the real function is CPython's eval loop */
+};
+
+#define HL_NATIVE_MAX_PCS 256 /* native frames unwound per sample */
 
 struct hl_session {
 	struct hl_session_opts opts;
@@ -138,6 +181,8 @@ struct hl_session {
 	uint64_t last_commit_ns;
 	uint64_t last_names_ns;
 	bool names_wanted; /* some thread waits for its Python name */
+	uint64_t consume_deadline_ns;
+	bool backlog; /* the last drain stopped at its budget: records are waiting */
 	uint64_t self_cpu_start_ns;
 
 	struct hl_map *targets; /* pid -> struct target * */
@@ -146,6 +191,21 @@ struct hl_session {
 	struct hl_intern *frames; /* (space, code, fingerprint, lasti) -> frame id */
 	uint32_t next_space;
 	int64_t marker_frame[MARK_COUNT];
+
+	/* Native and kernel frames (mixed and native modes). */
+	struct hl_binary_cache *binaries;
+	struct hl_kallsyms *kallsyms;
+	bool kallsyms_failed;
+	struct hl_intern *natives;	      /* (space, pc, exact) -> index into native_entries */
+	struct native_entry *native_entries;
+	size_t nr_native_entries, cap_native_entries;
+	int64_t *native_ids; /* the frame ids the entries point into */
+	size_t nr_native_ids, cap_native_ids;
+	struct hl_map *kernel_frames; /* kernel address -> frame id */
+	uint64_t pcs[HL_NATIVE_MAX_PCS];
+	uint8_t pc_flags[HL_NATIVE_MAX_PCS];
+	int64_t *chain; /* a stack being built, outermost first */
+	size_t chain_cap;
 
 	uint64_t samples;
 	uint64_t truncated;
@@ -208,11 +268,18 @@ static void read_proc_text(pid_t pid, const char *file, char *buf, size_t size, 
 	free(text);
 }
 
-static uint64_t retry_delay_ns(unsigned attempts)
+/* While a process starts, its interpreter appears (libpython mapped) and initializes within
+ * tens of milliseconds, and every sample before that has no Python frames: look often then,
+ * and back off later. */
+static uint64_t retry_delay_ns(const struct target *t, uint64_t now)
 {
-	static const unsigned ms[] = {1, 1, 2, 5, 10, 20, 50, 100, 200, 500};
+	uint64_t age = now - t->image_start_ns;
 
-	return (attempts < HL_ARRAY_SIZE(ms) ? ms[attempts] : 1000) * 1000000ULL;
+	if (t->detect == HL_PYDETECT_NOT_READY)
+		return age < STARTUP_WINDOW_NS ? 1000000ULL : 100000000ULL;
+	if (age < 500000000ULL)
+		return 2000000ULL;
+	return age < STARTUP_WINDOW_NS ? 50000000ULL : RECHECK_INTERVAL_NS;
 }
 
 static int64_t add_process_row(struct hl_session *s, struct target *t)
@@ -328,7 +395,10 @@ static void refresh_names(struct hl_session *s, uint64_t now)
 
 static void try_detect(struct hl_session *s, struct target *t, uint64_t now)
 {
-	int ret = hl_python_detect(t->pid, &t->py);
+	/* An interpreter already found only has to finish initializing: a cheap check. */
+	int ret = t->detect == HL_PYDETECT_NOT_READY && t->py.runtime
+			  ? hl_python_ready(&t->py)
+			  : hl_python_detect(t->pid, &t->py);
 
 	t->attempts++;
 	t->detect = ret;
@@ -358,14 +428,11 @@ static void try_detect(struct hl_session *s, struct target *t, uint64_t now)
 		hl_info("pid %d: Python %s (%s)", (int)t->pid, t->py.version, t->py.binary);
 		return;
 	case HL_PYDETECT_NOT_READY:
-		t->next_try_ns = now + retry_delay_ns(t->attempts);
+		t->next_try_ns = now + retry_delay_ns(t, now);
 		return;
 	case HL_PYDETECT_NOT_PYTHON:
 		/* The dynamic loader may not have mapped libpython yet. */
-		if (now - t->image_start_ns < STARTUP_WINDOW_NS)
-			t->next_try_ns = now + retry_delay_ns(t->attempts);
-		else
-			t->next_try_ns = now + RECHECK_INTERVAL_NS;
+		t->next_try_ns = now + retry_delay_ns(t, now);
 		hl_store__update_process_python(s->store, t->process_id, NULL, t->py.status);
 		return;
 	case HL_PYDETECT_UNSUPPORTED:
@@ -492,6 +559,10 @@ static void on_target_exec(struct hl_session *s, const struct hl_proc_event *e)
 	t->process_id = row;
 	hl_pycode_cache__free(t->codes);
 	t->codes = NULL;
+	hl_addrspace__free(t->as);
+	hl_native_proc__free(t->nproc);
+	t->as = NULL;
+	t->nproc = NULL;
 	t->detect = -1;
 	t->attempts = 0;
 	t->announced = false;
@@ -617,8 +688,9 @@ struct stack_key {
 	uint8_t pad;
 };
 
-/* The stack id of a sample, symbolizing it if this stack was never seen. */
-static int64_t sample_stack(struct hl_session *s, struct target *t, const struct hl_sample *smp,
+/* The stack id of a sample that holds Python frames only, symbolizing it if this stack was
+ * never seen: cached by the sample's raw frames, the common case costs one hash. */
+static int64_t python_stack(struct hl_session *s, struct target *t, const struct hl_sample *smp,
 			    const struct hl_py_frame *frames)
 {
 	unsigned char keybuf[sizeof(struct stack_key) + HL_PY_MAX_FRAMES * sizeof(*frames)];
@@ -674,6 +746,308 @@ static int64_t sample_stack(struct hl_session *s, struct target *t, const struct
 	if (parent > 0 && cacheable)
 		hl_intern__add(s->stacks, slot, keybuf, keylen, parent);
 	return parent;
+}
+
+
+/* ---- native, kernel and stitched stacks ------------------------------------------------ */
+
+const char *hl_mode_name(enum hl_mode mode)
+{
+	return mode == HL_MODE_PYTHON ? "python" : mode == HL_MODE_NATIVE ? "native" : "mixed";
+}
+
+static int grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 256;
+	void *bigger;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	bigger = realloc(*buf, n * elem);
+	if (!bigger)
+		return -ENOMEM;
+	*buf = bigger;
+	*cap = n;
+	return 0;
+}
+
+static int chain_push(struct hl_session *s, size_t *n, int64_t id)
+{
+	if (id < 0)
+		return (int)id;
+	if (grow((void **)&s->chain, &s->chain_cap, *n + 1, sizeof(*s->chain)))
+		return -ENOMEM;
+	s->chain[(*n)++] = id;
+	return 0;
+}
+
+/* The process's code, set up on its first native sample. */
+static struct hl_addrspace *addrspace_of(struct hl_session *s, struct target *t)
+{
+	if (t->as)
+		return t->as;
+	t->as = hl_addrspace__new(t->pid, s->binaries);
+	t->nproc = hl_native_proc__new(t->pid, NULL);
+	if (!t->as || !t->nproc) {
+		hl_addrspace__free(t->as);
+		hl_native_proc__free(t->nproc);
+		t->as = NULL;
+		t->nproc = NULL;
+		return NULL;
+	}
+	hl_addrspace__refresh(t->as);
+	return t->as;
+}
+
+struct native_key {
+	uint32_t space;
+	uint32_t exact;
+	uint64_t pc;
+};
+
+/* The native frames at @pc (an interrupted instruction when @exact, else a return address):
+ * symbolized once per (image, address), with inlined functions expanded.  Returns the entry,
+ * or NULL on a store error (in *err). */
+static const struct native_entry *native_at(struct hl_session *s, struct target *t, uint64_t pc,
+					    bool exact, int *err)
+{
+	struct native_key key = {.space = t->space, .exact = exact, .pc = pc};
+	struct hl_native_frame nf[HL_NATIVE_MAX_FRAMES];
+	const struct hl_module *m = NULL;
+	struct native_entry e = {0};
+	struct hl_addrspace *as;
+	char anon[64];
+	const char *module;
+	uint64_t slot;
+	int64_t idx;
+	int n = 0, j;
+
+	*err = 0;
+	if (hl_intern__find(s->natives, &key, sizeof(key), &slot, &idx))
+		return &s->native_entries[idx];
+	as = addrspace_of(s, t);
+	if (as)
+		m = hl_addrspace__find(as, pc);
+	if (m)
+		n = hl_native_symbolize(t->nproc, m, pc, !exact, nf, HL_ARRAY_SIZE(nf));
+	if (n <= 0) {
+		/* Outside every mapping we know: keep the address, never drop the frame. */
+		snprintf(anon, sizeof(anon), "[unknown 0x%llx]", (unsigned long long)pc);
+		nf[0] = (struct hl_native_frame){.function = anon};
+		n = 1;
+	}
+	/* Only mixed stacks stitch Python frames over the eval loop; a native recording shows
+	 * it as the C function it is. */
+	e.eval = m && s->opts.mode == HL_MODE_MIXED &&
+		 hl_native_in_eval(m, exact ? pc : pc - 1);
+	module = m ? (m->path[0] ? m->path : "[anonymous]") : "";
+	if (grow((void **)&s->native_entries, &s->cap_native_entries, s->nr_native_entries + 1,
+		 sizeof(*s->native_entries)) ||
+	    grow((void **)&s->native_ids, &s->cap_native_ids, s->nr_native_ids + (size_t)n,
+		 sizeof(*s->native_ids))) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	e.first = (uint32_t)s->nr_native_ids;
+	/* native.h lists innermost first; a stack is stored outermost first. */
+	for (j = n - 1; j >= 0; j--) {
+		bool is_eval = e.eval && j == n - 1;
+		int64_t fn, fr;
+
+		fn = hl_store__intern_function(s->store, is_eval ? HL_FUNC_EVAL : HL_FUNC_NATIVE,
+					       nf[j].function, NULL, 0, module);
+		fr = fn < 0 ? fn
+			    : hl_store__intern_frame_file(s->store, fn, nf[j].file, nf[j].line,
+							  nf[j].function_start);
+		if (fr < 0) {
+			*err = (int)fr;
+			return NULL;
+		}
+		s->native_ids[s->nr_native_ids++] = fr;
+	}
+	e.count = (uint8_t)n;
+	idx = (int64_t)s->nr_native_entries;
+	s->native_entries[s->nr_native_entries++] = e;
+	hl_intern__add(s->natives, slot, &key, sizeof(key), idx);
+	return &s->native_entries[idx];
+}
+
+static int64_t kernel_frame(struct hl_session *s, uint64_t pc)
+{
+	const struct hl_ksym *k = NULL;
+	char unknown[40];
+	int64_t fn, id;
+	uint64_t v;
+
+	if (hl_map__get(s->kernel_frames, pc, &v))
+		return (int64_t)v;
+	if (!s->kallsyms && !s->kallsyms_failed &&
+	    hl_kallsyms__load(NULL, &s->kallsyms))
+		s->kallsyms_failed = true; /* explained once by hl_kallsyms__load */
+	if (s->kallsyms)
+		k = hl_kallsyms__find(s->kallsyms, pc);
+	snprintf(unknown, sizeof(unknown), "[kernel 0x%llx]", (unsigned long long)pc);
+	fn = hl_store__intern_function(s->store, HL_FUNC_KERNEL, k ? k->name : unknown, NULL, 0,
+				       k && k->module ? k->module : NULL);
+	if (fn < 0)
+		return fn;
+	id = hl_store__intern_frame(s->store, fn, 0, 0);
+	if (id > 0)
+		hl_map__set(s->kernel_frames, pc, (uint64_t)id);
+	return id;
+}
+
+static enum marker native_marker(enum hl_unwind_end end, enum counter *cnt)
+{
+	switch (end) {
+	case HL_UNWIND_STACK_END:
+		*cnt = CNT_NATIVE_STACK_END;
+		return MARK_NATIVE_STACK_END;
+	case HL_UNWIND_NO_INFO:
+		*cnt = CNT_NATIVE_NO_INFO;
+		return MARK_NATIVE_NO_INFO;
+	case HL_UNWIND_MAX_FRAMES:
+		*cnt = CNT_NATIVE_MAX;
+		return MARK_NATIVE_MAX;
+	default:
+		*cnt = CNT_NATIVE_BAD;
+		return MARK_NATIVE_BAD;
+	}
+}
+
+/* Appends Python frames [lo, hi] (indices into the innermost-first array) outermost first. */
+static int push_python(struct hl_session *s, struct target *t, const struct hl_py_frame *frames,
+		       int lo, int hi, size_t *n)
+{
+	bool resolved;
+	int i, err;
+
+	for (i = hi; i >= lo; i--) {
+		err = chain_push(s, n, python_frame(s, t, &frames[i], &resolved));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * A sample with native and kernel frames: unwinds the user stack, names each address, and
+ * stitches the Python frames in: every frame of CPython's eval loop is followed by the
+ * Python frames that call of the loop runs — one per call up to 3.10, up to the frame marked
+ * as the call's entry from 3.11 — so C code between Python frames (a C extension calling back
+ * into Python, list.sort calling a key function) stays where it ran.  The pairing goes from
+ * the innermost frames out: a native stack cut short loses its outer eval frames, and the
+ * Python frames they ran are then placed at the root, above a marker of the cut.  Kernel
+ * frames go last, below the user frame that entered the kernel.
+ */
+static int64_t mixed_stack(struct hl_session *s, struct target *t, const struct hl_sample *smp,
+			   const struct hl_py_frame *frames)
+{
+	const uint64_t *kstack = (const uint64_t *)(frames + smp->n_py);
+	const uint64_t *regs = kstack + smp->n_kstack;
+	const uint8_t *ustack = (const uint8_t *)(regs + HL_USER_REGS);
+	/* Python groups, innermost first: group g spans frames [lo[g], hi[g]]. */
+	int lo[HL_PY_MAX_FRAMES], hi[HL_PY_MAX_FRAMES];
+	enum hl_unwind_end end = HL_UNWIND_ROOT;
+	const struct native_entry *entry[HL_NATIVE_MAX_PCS];
+	int groups = 0, evals = 0, g, i, err = 0;
+	unsigned npc = 0, j;
+	size_t n = 0;
+	int64_t parent = 0;
+
+	for (i = 0; i < smp->n_py; i = hi[groups++] + 1) {
+		lo[groups] = i;
+		hi[groups] = i;
+		while (hi[groups] < smp->n_py - 1 && !(frames[hi[groups]].flags & HL_PYF_ENTRY))
+			hi[groups]++;
+	}
+	if (smp->has_regs) {
+		struct hl_unwind_regs r;
+		struct hl_addrspace *as = addrspace_of(s, t);
+
+		memcpy(r.r, regs, sizeof(r.r));
+		if (as)
+			hl_unwind(as, &r, ustack, smp->ustack_bytes,
+				  smp->ustack_bytes < s->opts.ustack_bytes, s->pcs, s->pc_flags,
+				  HL_NATIVE_MAX_PCS, &npc, &end);
+	}
+	for (j = 0; j < npc; j++) {
+		entry[j] = native_at(s, t, s->pcs[j], s->pc_flags[j] & HL_UNWIND_EXACT_PC, &err);
+		if (!entry[j])
+			return err;
+		evals += entry[j]->eval;
+	}
+
+	/* Root: why the Python chain is cut, then Python frames whose eval frames were lost. */
+	switch (smp->py_status) {
+	case HL_PY_TOO_DEEP:
+		err = chain_push(s, &n, marker_frame(s, MARK_TRUNC_DEEP));
+		break;
+	case HL_PY_READ_FAILED:
+		err = chain_push(s, &n, marker_frame(s, MARK_TRUNC_READ));
+		break;
+	case HL_PY_CYCLE:
+		err = chain_push(s, &n, marker_frame(s, MARK_TRUNC_CYCLE));
+		break;
+	}
+	if (npc && end != HL_UNWIND_ROOT) {
+		enum counter cnt;
+		enum marker mk = native_marker(end, &cnt);
+
+		s->counters[cnt]++;
+		if (smp->py_status <= HL_PY_BAD_TSTATE)
+			s->truncated++; /* else the Python cut counted it already */
+		if (!err)
+			err = chain_push(s, &n, marker_frame(s, mk));
+	}
+	if (!npc) /* no native stack: the Python frames alone */
+		evals = 0;
+	if (groups > evals)
+		s->counters[CNT_STITCH_LEFTOVER] += npc ? 1 : 0;
+	for (g = groups - 1; g >= evals && !err; g--)
+		err = push_python(s, t, frames, lo[g], hi[g], &n);
+
+	/* Native frames, outermost first; eval frames take Python groups from the inside. */
+	g = evals - 1;
+	for (j = npc; j-- > 0 && !err;) {
+		const struct native_entry *e = entry[j];
+		unsigned k;
+
+		err = chain_push(s, &n, s->native_ids[e->first]);
+		if (e->eval) {
+			if (g < groups)
+				err = err ? err : push_python(s, t, frames, lo[g], hi[g], &n);
+			else
+				s->counters[CNT_STITCH_BARE_EVAL]++;
+			g--;
+		}
+		for (k = 1; k < e->count && !err; k++)
+			err = chain_push(s, &n, s->native_ids[e->first + k]);
+	}
+	for (j = smp->n_kstack; j-- > 0 && !err;)
+		err = chain_push(s, &n, kernel_frame(s, kstack[j]));
+	if (!n && !err) {
+		enum marker m = smp->py_status == HL_PY_NOT_PYTHON   ? MARK_NOT_PYTHON
+				: smp->py_status == HL_PY_NO_TSTATE  ? MARK_NO_TSTATE
+				: smp->py_status == HL_PY_BAD_TSTATE ? MARK_BAD_TSTATE
+								     : MARK_NO_FRAMES;
+		err = chain_push(s, &n, marker_frame(s, m));
+	}
+	if (err)
+		return err;
+	for (j = 0; j < n && parent >= 0; j++)
+		parent = hl_store__intern_stack(s->store, parent, s->chain[j]);
+	return parent;
+}
+
+static int64_t sample_stack(struct hl_session *s, struct target *t, const struct hl_sample *smp,
+			    const struct hl_py_frame *frames)
+{
+	if (!smp->has_regs && !smp->n_kstack)
+		return python_stack(s, t, smp, frames);
+	return mixed_stack(s, t, smp, frames);
 }
 
 static void count_status(struct hl_session *s, const struct hl_sample *smp)
@@ -804,19 +1178,41 @@ static int on_record(void *ctx, const void *data, size_t size)
 	default:
 		s->counters[CNT_BAD_RECORD]++;
 	}
-	return s->error ? 1 : 0;
+	/* A negative value stops libbpf's drain after this record. */
+	if (s->error)
+		return -ECANCELED;
+	if (hl_now_monotonic_ns() >= s->consume_deadline_ns) {
+		s->backlog = true;
+		return -EAGAIN;
+	}
+	return 0;
 }
 
 /* ---- the session -------------------------------------------------------------------------- */
+
+/* The native-side caches.  The binary cache goes last: the others hold its strings. */
+static void free_native(struct hl_session *s)
+{
+	hl_intern__free(s->natives);
+	free(s->native_entries);
+	free(s->native_ids);
+	hl_map__free(s->kernel_frames);
+	hl_kallsyms__free(s->kallsyms);
+	free(s->chain);
+	hl_binary_cache__free(s->binaries);
+}
 
 struct hl_session *hl_session__new(const struct hl_session_opts *opts)
 {
 	struct hl_collector_opts copts = {
 		.frequency_hz = opts->frequency_hz,
 		.max_py_frames = opts->max_py_frames,
-		.ringbuf_bytes = 16 << 20,
+		/* Mixed samples carry a stack copy: room for a second or so of them. */
+		.ringbuf_bytes = opts->mode == HL_MODE_PYTHON ? 16 << 20 : 64 << 20,
 		.follow_forks = opts->follow_forks,
-		.python_stacks = true,
+		.python_stacks = opts->mode != HL_MODE_NATIVE,
+		.kernel_stacks = opts->mode != HL_MODE_PYTHON,
+		.ustack_bytes = opts->mode != HL_MODE_PYTHON ? opts->ustack_bytes : 0,
 	};
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EPOLL_TAG_RING};
 	char host[256] = "", kernel[256] = "";
@@ -834,7 +1230,11 @@ struct hl_session *hl_session__new(const struct hl_session_opts *opts)
 	s->threads = hl_map__new(64);
 	s->stacks = hl_intern__new();
 	s->frames = hl_intern__new();
-	if (!s->targets || !s->threads || !s->stacks || !s->frames) {
+	s->natives = hl_intern__new();
+	s->kernel_frames = hl_map__new(256);
+	s->binaries = hl_binary_cache__new();
+	if (!s->targets || !s->threads || !s->stacks || !s->frames || !s->natives ||
+	    !s->kernel_frames || !s->binaries) {
 		err = -ENOMEM;
 		goto out_free;
 	}
@@ -868,7 +1268,7 @@ struct hl_session *hl_session__new(const struct hl_session_opts *opts)
 		.target_pids = opts->target_pids,
 		.host = host,
 		.kernel = kernel,
-		.mode = "python",
+		.mode = hl_mode_name(opts->mode),
 		.event = "cpu-clock",
 		.frequency_hz = opts->frequency_hz,
 		.start_ns = s->start_wall_ns,
@@ -889,6 +1289,7 @@ out_free:
 	hl_collector__free(s->collector);
 	if (s->epfd >= 0)
 		close(s->epfd);
+	free_native(s);
 	hl_intern__free(s->frames);
 	hl_intern__free(s->stacks);
 	hl_map__free(s->threads);
@@ -928,12 +1329,17 @@ int hl_session__run_once(struct hl_session *s, int timeout_ms)
 		if (wait_ms < (uint64_t)timeout_ms)
 			timeout_ms = (int)wait_ms;
 	}
+	if (s->backlog)
+		timeout_ms = 0;
 	n = epoll_wait(s->epfd, events, HL_ARRAY_SIZE(events), timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return -errno;
-	/* Records first: a process's last samples are in the ring before its exit is seen. */
+	s->backlog = false;
+	s->consume_deadline_ns = hl_now_monotonic_ns() + CONSUME_BUDGET_NS;
 	hl_collector__consume(s->collector);
-	for (i = 0; i < n; i++)
+	/* Exits after the records: a process's last samples are in the ring before its exit is
+	 * seen, so its exit waits until the ring is drained (pidfds stay readable). */
+	for (i = 0; i < n && !s->backlog; i++)
 		if (events[i].data.u64 >> 32 == EPOLL_TAG_PIDFD)
 			on_target_exit(s, (pid_t)(uint32_t)events[i].data.u64);
 	now = hl_now_monotonic_ns();
@@ -1030,6 +1436,8 @@ static void free_targets(struct hl_session *s)
 		if (t->pidfd >= 0)
 			close(t->pidfd);
 		hl_pycode_cache__free(t->codes);
+		hl_addrspace__free(t->as);
+		hl_native_proc__free(t->nproc);
 		clear_names(t);
 		hl_map__free(t->pynames);
 		free(t);
@@ -1045,8 +1453,9 @@ int hl_session__finish(struct hl_session *s, int exit_status)
 	struct hl_collector_stats st = {0};
 	int err = s->error, i;
 
-	/* Stop the sampler, then take what it already queued. */
+	/* Stop the sampler, then take all it already queued. */
 	hl_collector__stats(s->collector, &st);
+	s->consume_deadline_ns = UINT64_MAX;
 	if (!s->error)
 		hl_collector__consume(s->collector);
 	hl_collector__free(s->collector);
@@ -1076,6 +1485,7 @@ int hl_session__finish(struct hl_session *s, int exit_status)
 		err = hl_store__commit(s->store);
 	hl_store__close(s->store);
 	free_targets(s);
+	free_native(s);
 	hl_intern__free(s->frames);
 	hl_intern__free(s->stacks);
 	hl_map__free(s->threads);

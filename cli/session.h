@@ -15,7 +15,19 @@
 
 struct hl_session;
 
+/* What a sample holds. */
+enum hl_mode {
+	HL_MODE_MIXED,	/* kernel, native and Python frames, stitched */
+	HL_MODE_PYTHON, /* Python frames only: the cheapest */
+	HL_MODE_NATIVE, /* kernel and native frames, no Python */
+};
+
+/* "mixed", "python", "native". */
+const char *hl_mode_name(enum hl_mode mode);
+
 struct hl_session_opts {
+	enum hl_mode mode;
+	uint32_t ustack_bytes; /* user stack copied per sample (mixed, native) */
 	const char *db_path;
 	const char *command;	 /* stored in the profile; NULL: not stored */
 	const char *target_pids; /* as the user named them, for the profile */

@@ -527,6 +527,20 @@ static int identify_version(struct hl_python *py, struct hl_elf *elf)
 	return HL_PYDETECT_OK;
 }
 
+int hl_python_ready(struct hl_python *py)
+{
+	int ret = locate_tss(py);
+
+	if (ret != HL_PYDETECT_OK)
+		return ret;
+	py->bpf.flags = HL_PROC_PYTHON;
+	py->bpf.py_version = py->major << 8 | py->minor;
+	py->bpf.runtime = py->runtime;
+	hl_pyver_to_bpf(&py->ver, &py->bpf.off);
+	py->status[0] = '\0';
+	return HL_PYDETECT_OK;
+}
+
 int hl_python_detect(pid_t pid, struct hl_python *py)
 {
 	const struct hl_pyver *table;
@@ -571,14 +585,5 @@ int hl_python_detect(pid_t pid, struct hl_python *py)
 			return HL_PYDETECT_UNSUPPORTED;
 		}
 	}
-	ret = locate_tss(py);
-	if (ret != HL_PYDETECT_OK)
-		return ret;
-
-	py->bpf.flags = HL_PROC_PYTHON;
-	py->bpf.py_version = py->major << 8 | py->minor;
-	py->bpf.runtime = py->runtime;
-	hl_pyver_to_bpf(&py->ver, &py->bpf.off);
-	py->status[0] = '\0';
-	return HL_PYDETECT_OK;
+	return hl_python_ready(py);
 }

@@ -42,6 +42,11 @@ struct hl_python {
  * memory cannot be read. */
 int hl_python_detect(pid_t pid, struct hl_python *out);
 
+/* For a @py that hl_python_detect left HL_PYDETECT_NOT_READY: checks again, cheaply (a few
+ * reads of the target's memory, no ELF work), whether the interpreter is initialized now.
+ * Returns as hl_python_detect. */
+int hl_python_ready(struct hl_python *py);
+
 /* Parses an interpreter file name ("python3.12", "libpython3.11.so.1.0", "python3.13t",
  * "libpython3.11d.so").  Returns true with the version and ABI flags ("", "t", "d", ...). */
 bool hl_python_parse_filename(const char *basename, unsigned *major, unsigned *minor,

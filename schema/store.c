@@ -82,10 +82,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING RETURNING id",
 	[ST_FUNC_SELECT] = "SELECT id FROM function WHERE kind = ?1 AND name = ?2 AND file = ?3"
 			   " AND line = ?4 AND module = ?5",
-	[ST_FRAME_INSERT] = "INSERT INTO frame (function_id, line, address) VALUES (?1, ?2, ?3)"
-			    " ON CONFLICT DO NOTHING RETURNING id",
+	[ST_FRAME_INSERT] = "INSERT INTO frame (function_id, line, address, file)"
+			    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING RETURNING id",
 	[ST_FRAME_SELECT] = "SELECT id FROM frame WHERE function_id = ?1 AND line = ?2"
-			    " AND address = ?3",
+			    " AND address = ?3 AND file = ?4",
 	[ST_STACK_INSERT] = "INSERT INTO stack (parent_id, frame_id) VALUES (?1, ?2)"
 			    " ON CONFLICT DO NOTHING RETURNING id",
 	[ST_STACK_SELECT] = "SELECT id FROM stack WHERE parent_id = ?1 AND frame_id = ?2",
@@ -1117,7 +1117,7 @@ int64_t hl_store__intern_function(struct hl_store *store, enum hl_function_kind 
 
 	if (store->readonly)
 		return -EROFS;
-	if (kind < HL_FUNC_PYTHON || kind > HL_FUNC_SYNTHETIC)
+	if (kind < HL_FUNC_PYTHON || kind > HL_FUNC_EVAL)
 		return -EINVAL;
 	name = name ? name : "";
 	file = file ? file : "";
@@ -1162,7 +1162,14 @@ int64_t hl_store__intern_function(struct hl_store *store, enum hl_function_kind 
 int64_t hl_store__intern_frame(struct hl_store *store, int64_t function_id, int32_t line,
 			       uint64_t address)
 {
-	unsigned char key[sizeof(function_id) + sizeof(address) + sizeof(line)];
+	return hl_store__intern_frame_file(store, function_id, NULL, line, address);
+}
+
+int64_t hl_store__intern_frame_file(struct hl_store *store, int64_t function_id,
+				    const char *file, int32_t line, uint64_t address)
+{
+	unsigned char key[sizeof(function_id) + sizeof(address) + sizeof(line) + 512];
+	size_t flen = file ? strlen(file) : 0;
 	sqlite3_stmt *ins, *sel;
 	uint64_t slot;
 	int64_t id;
@@ -1170,12 +1177,14 @@ int64_t hl_store__intern_frame(struct hl_store *store, int64_t function_id, int3
 
 	if (store->readonly)
 		return -EROFS;
-	if (function_id <= 0)
+	if (function_id <= 0 || flen > 512)
 		return -EINVAL;
 	memcpy(key, &function_id, sizeof(function_id));
 	memcpy(key + 8, &address, sizeof(address));
 	memcpy(key + 16, &line, sizeof(line));
-	if (hl_intern__find(store->frames, key, sizeof(key), &slot, &id))
+	if (flen)
+		memcpy(key + 20, file, flen);
+	if (hl_intern__find(store->frames, key, 20 + flen, &slot, &id))
 		return id;
 
 	err = begin_write(store);
@@ -1190,10 +1199,11 @@ int64_t hl_store__intern_frame(struct hl_store *store, int64_t function_id, int3
 		sqlite3_bind_int(s, 2, line);
 		/* Addresses at or above 2^63 are stored as negative integers. */
 		sqlite3_bind_int64(s, 3, (int64_t)address);
+		sqlite3_bind_text(s, 4, file ? file : "", (int)flen, SQLITE_STATIC);
 	}
 	id = insert_or_select(store, ins, sel, "adding a frame");
 	if (id > 0)
-		hl_intern__add(store->frames, slot, key, sizeof(key), id);
+		hl_intern__add(store->frames, slot, key, 20 + flen, id);
 	return id;
 }
 

@@ -130,6 +130,10 @@ int64_t hl_store__intern_function(struct hl_store *store, enum hl_function_kind 
 				  const char *module);
 int64_t hl_store__intern_frame(struct hl_store *store, int64_t function_id, int32_t line,
 			       uint64_t address);
+/* The same with @file, the source file of @line when it is not the function's (native frames;
+ * NULL or '' otherwise), at most 512 bytes. */
+int64_t hl_store__intern_frame_file(struct hl_store *store, int64_t function_id,
+				    const char *file, int32_t line, uint64_t address);
 /* @parent_id 0 for an outermost frame. */
 int64_t hl_store__intern_stack(struct hl_store *store, int64_t parent_id, int64_t frame_id);
 
