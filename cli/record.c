@@ -415,7 +415,7 @@ int cmd_record(int argc, char **argv)
 	if (!s)
 		goto out_kill_child;
 	if (o.command) {
-		err = hl_session__add_target(s, child.pid, 0);
+		err = hl_session__add_target(s, child.pid, 0, true);
 		if (!err)
 			err = release_child(&child);
 		if (err) {
@@ -425,7 +425,7 @@ int cmd_record(int argc, char **argv)
 		}
 	} else {
 		for (i = 0; i < o.npids; i++) {
-			err = hl_session__add_target(s, o.pids[i], 0);
+			err = hl_session__add_target(s, o.pids[i], 0, false);
 			if (err) {
 				hl_err("cannot record pid %d: %s", (int)o.pids[i],
 				       err == -ESRCH ? "no such process" : strerror(-err));

@@ -46,6 +46,12 @@
  * interpreter yet: keep looking for this long before settling on "not Python". */
 #define STARTUP_WINDOW_NS (3ULL * 1000000000)
 #define RECHECK_INTERVAL_NS (2ULL * 1000000000)
+/* While a process's interpreter is being found, its records are held (copied, not yet
+ * symbolized) so the first costly symbolizations do not delay detection; every sample taken
+ * before detection lacks Python frames.  Held for this long at most after the image starts,
+ * and this many bytes. */
+#define HOLD_WINDOW_NS (500ULL * 1000000)
+#define HOLD_MAX_BYTES (32u << 20)
 /* Python thread names are re-read this often (threads may be renamed), and at most this
  * often when a new thread needs one. */
 #define NAMES_REFRESH_NS (2ULL * 1000000000)
@@ -69,6 +75,8 @@ struct target {
 	struct hl_pycode_cache *codes;
 	struct hl_addrspace *as;	  /* its code, for native frames (mixed, native modes) */
 	struct hl_native_proc *nproc; /* perf map, container root */
+	void **held;		 /* records held while the interpreter is being found */
+	size_t nr_held, cap_held, held_bytes;
 	struct hl_map *pynames;	 /* pthread ident -> malloc'ed Python thread name */
 	uint64_t names_read_ns; /* last read of threading._active, 0: never */
 	bool names_wanted;	 /* a thread of this process waits for its name */
@@ -393,7 +401,61 @@ static void refresh_names(struct hl_session *s, uint64_t now)
 		s->last_names_ns = now;
 }
 
-static void try_detect(struct hl_session *s, struct target *t, uint64_t now)
+static void on_sample(struct hl_session *s, const struct hl_sample *smp, size_t size);
+
+/* Whether @t's records should wait for its interpreter to be found. */
+static bool should_hold(const struct hl_session *s, const struct target *t, uint64_t now)
+{
+	return s->opts.mode != HL_MODE_PYTHON && !t->exited && t->next_try_ns &&
+	       (t->detect == HL_PYDETECT_NOT_READY || t->detect == HL_PYDETECT_NOT_PYTHON ||
+		t->detect < 0) &&
+	       now - t->image_start_ns < HOLD_WINDOW_NS && t->held_bytes < HOLD_MAX_BYTES;
+}
+
+static bool hold_record(struct target *t, const void *data, size_t size)
+{
+	size_t *copy;
+
+	if (t->nr_held == t->cap_held) {
+		size_t ncap = t->cap_held ? t->cap_held * 2 : 64;
+		void **bigger = realloc(t->held, ncap * sizeof(*bigger));
+
+		if (!bigger)
+			return false;
+		t->held = bigger;
+		t->cap_held = ncap;
+	}
+	copy = malloc(sizeof(size_t) + size);
+	if (!copy)
+		return false;
+	*copy = size;
+	memcpy(copy + 1, data, size);
+	t->held[t->nr_held++] = copy;
+	t->held_bytes += size;
+	return true;
+}
+
+/* Processes @t's held records, in order. */
+static void flush_held(struct hl_session *s, struct target *t)
+{
+	size_t i, n = t->nr_held;
+	void **held = t->held;
+
+	if (!n)
+		return;
+	t->held = NULL;
+	t->nr_held = t->cap_held = t->held_bytes = 0;
+	for (i = 0; i < n; i++) {
+		size_t *rec = held[i];
+
+		if (!s->error)
+			on_sample(s, (const struct hl_sample *)(rec + 1), *rec);
+		free(rec);
+	}
+	free(held);
+}
+
+static void detect_once(struct hl_session *s, struct target *t, uint64_t now)
 {
 	/* An interpreter already found only has to finish initializing: a cheap check. */
 	int ret = t->detect == HL_PYDETECT_NOT_READY && t->py.runtime
@@ -403,6 +465,8 @@ static void try_detect(struct hl_session *s, struct target *t, uint64_t now)
 	t->attempts++;
 	t->detect = ret;
 	t->next_try_ns = 0;
+	hl_debug("pid %d: interpreter detection #%u at %.1f ms: %d", (int)t->pid, t->attempts,
+		 (now - s->start_mono_ns) / 1e6, ret);
 	if (ret == -ESRCH)
 		return; /* gone: its pidfd reports the exit */
 	if (ret < 0) {
@@ -445,6 +509,15 @@ static void try_detect(struct hl_session *s, struct target *t, uint64_t now)
 						t->py.status);
 		return;
 	}
+}
+
+/* Looks for @t's interpreter; once found (or given up on for the startup), the records held
+ * meanwhile are processed. */
+static void try_detect(struct hl_session *s, struct target *t, uint64_t now)
+{
+	detect_once(s, t, now);
+	if (t->nr_held && !should_hold(s, t, now))
+		flush_held(s, t);
 }
 
 static int watch_exit(struct hl_session *s, struct target *t)
@@ -493,9 +566,9 @@ static struct target *new_target(struct hl_session *s, pid_t pid, pid_t parent, 
 	return t;
 }
 
-int hl_session__add_target(struct hl_session *s, pid_t pid, pid_t parent_pid)
+int hl_session__add_target(struct hl_session *s, pid_t pid, pid_t parent_pid, bool await_exec)
 {
-	struct hl_proc none = {0};
+	struct hl_proc none = {.flags = await_exec ? HL_PROC_AWAIT_EXEC : 0};
 	struct target *t;
 	int err;
 
@@ -508,11 +581,13 @@ int hl_session__add_target(struct hl_session *s, pid_t pid, pid_t parent_pid)
 		return err;
 	if (err)
 		return err;
-	/* Sample it from now on, with Python frames once its interpreter is found. */
+	/* Sample it from now on (or from its exec), with Python frames once its interpreter is
+	 * found. */
 	err = hl_collector__set_target(s->collector, pid, &none);
 	if (err)
 		return err;
-	try_detect(s, t, hl_now_monotonic_ns());
+	if (!await_exec)
+		try_detect(s, t, hl_now_monotonic_ns());
 	return 0;
 }
 
@@ -549,6 +624,7 @@ static void on_target_exec(struct hl_session *s, const struct hl_proc_event *e)
 
 	if (!t)
 		return;
+	flush_held(s, t); /* they belong to the old image */
 	/* A new image: a new process row, a new address space for the caches. */
 	hl_store__end_process(s->store, t->process_id, hl_now_realtime_ns());
 	row = add_process_row(s, t);
@@ -577,6 +653,7 @@ static void on_target_exit(struct hl_session *s, pid_t pid)
 
 	if (!t || t->exited)
 		return;
+	flush_held(s, t);
 	t->exited = true;
 	t->next_try_ns = 0;
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, t->pidfd, NULL);
@@ -870,7 +947,10 @@ static const struct native_entry *native_at(struct hl_session *s, struct target 
 	e.count = (uint8_t)n;
 	idx = (int64_t)s->nr_native_entries;
 	s->native_entries[s->nr_native_entries++] = e;
-	hl_intern__add(s->natives, slot, &key, sizeof(key), idx);
+	/* An address outside every known mapping may be code mapped since (the loader is
+	 * still at work): name it again next time rather than remember it as unknown. */
+	if (m)
+		hl_intern__add(s->natives, slot, &key, sizeof(key), idx);
 	return &s->native_entries[idx];
 }
 
@@ -1100,6 +1180,16 @@ static void on_sample(struct hl_session *s, const struct hl_sample *smp, size_t 
 			return;
 		}
 	}
+	/* A process still starting: look for its interpreter between records too, and hold
+	 * its records meanwhile (see HOLD_WINDOW_NS). */
+	if (t->next_try_ns && !t->exited) {
+		uint64_t now = hl_now_monotonic_ns();
+
+		if (now >= t->next_try_ns)
+			try_detect(s, t, now);
+		if (should_hold(s, t, now) && hold_record(t, smp, size))
+			return;
+	}
 	th = thread_of(s, t, smp);
 	if (!th)
 		return;
@@ -1307,6 +1397,8 @@ static void run_detections(struct hl_session *s, uint64_t now, uint64_t *next_du
 	while (hl_map__next(s->targets, &cursor, &pid, &v)) {
 		struct target *t = (struct target *)(uintptr_t)v;
 
+		if (t->nr_held && !should_hold(s, t, now))
+			flush_held(s, t);
 		if (t->exited || !t->next_try_ns)
 			continue;
 		if (t->next_try_ns <= now)
@@ -1435,6 +1527,9 @@ static void free_targets(struct hl_session *s)
 
 		if (t->pidfd >= 0)
 			close(t->pidfd);
+		while (t->nr_held)
+			free(t->held[--t->nr_held]);
+		free(t->held);
 		hl_pycode_cache__free(t->codes);
 		hl_addrspace__free(t->as);
 		hl_native_proc__free(t->nproc);
@@ -1458,6 +1553,13 @@ int hl_session__finish(struct hl_session *s, int exit_status)
 	s->consume_deadline_ns = UINT64_MAX;
 	if (!s->error)
 		hl_collector__consume(s->collector);
+	{
+		size_t cursor = 0;
+		uint64_t key, v;
+
+		while (hl_map__next(s->targets, &cursor, &key, &v))
+			flush_held(s, (struct target *)(uintptr_t)v);
+	}
 	hl_collector__free(s->collector);
 	s->collector = NULL;
 

@@ -42,8 +42,10 @@ struct hl_session_opts {
 struct hl_session *hl_session__new(const struct hl_session_opts *opts);
 
 /* Starts sampling @pid (a thread group id).  @parent_pid is 0 unless hotloop followed a
- * fork.  Returns 0 or -errno (-ESRCH: no such process). */
-int hl_session__add_target(struct hl_session *s, pid_t pid, pid_t parent_pid);
+ * fork.  @await_exec: @pid is a command hotloop forked and will exec: sample it from its
+ * exec on (before, it runs hotloop's own code).  Returns 0 or -errno (-ESRCH: no such
+ * process). */
+int hl_session__add_target(struct hl_session *s, pid_t pid, pid_t parent_pid, bool await_exec);
 
 /* Blocks for up to @timeout_ms, handling records, process exits and detection retries.
  * Returns 0, or -errno on a fatal error (e.g. the database cannot be written). */

@@ -554,7 +554,7 @@ int on_sample(void *ctx)
 	long kbytes = 0;
 
 	proc = bpf_map_lookup_elem(&procs, &pid);
-	if (!proc)
+	if (!proc || (proc->flags & HL_PROC_AWAIT_EXEC))
 		return 0;
 	cpu = bpf_get_smp_processor_id();
 	scr = bpf_map_lookup_elem(&scratch_map, &zero);
@@ -642,7 +642,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 }
 
 /* A target exec'd: its old interpreter is gone.  Sample it as non-Python until user space
- * has looked at the new image. */
+ * has looked at the new image (this also starts sampling a command hotloop started). */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *task, int old_pid, struct linux_binprm *bprm)
 {

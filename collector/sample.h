@@ -79,7 +79,8 @@ struct hl_py_offsets {
 };
 
 enum hl_proc_flags {
-	HL_PROC_PYTHON = 1 << 0, /* offsets, runtime and tss_offset are valid */
+	HL_PROC_PYTHON = 1 << 0,       /* offsets, runtime and tss_offset are valid */
+	HL_PROC_AWAIT_EXEC = 1 << 1,   /* a command hotloop forked: sample it from its exec on */
 };
 
 /* Value of the `procs` map, keyed by tgid (root pid namespace). */

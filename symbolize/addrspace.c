@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REFRESH_MIN_INTERVAL_NS 1000000000ULL
+/* A process maps code while it starts (the dynamic loader, then dlopen), so an unknown
+ * address is usually new code: re-read the maps, but not more often than this, so a process
+ * that runs code outside any mapping costs at most a read of its maps every 20 ms. */
+#define REFRESH_MIN_INTERVAL_NS 20000000ULL
 
 struct hl_addrspace {
 	pid_t pid;

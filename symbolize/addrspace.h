@@ -32,8 +32,8 @@ void hl_addrspace__free(struct hl_addrspace *as);
  * is kept, so samples taken before an exit still resolve). */
 int hl_addrspace__refresh(struct hl_addrspace *as);
 
-/* The module holding @addr, or NULL.  An unknown address triggers one refresh, at most once
- * per second.  Valid until the next refresh. */
+/* The module holding @addr, or NULL.  An unknown address triggers one refresh, at most every
+ * 20 ms.  Valid until the next refresh. */
 const struct hl_module *hl_addrspace__find(struct hl_addrspace *as, uint64_t addr);
 
 /* The module holding @addr without refreshing (for lookups that must not touch procfs). */
