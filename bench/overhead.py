@@ -14,8 +14,15 @@ every configuration alike, and reports:
              sample table alone, i.e. what the file grows by per further sample
   lost       samples the profiler reports lost
 
+  truncated  share of hotloop's samples whose stack is incomplete (and why, in the JSON)
+
+--mode picks hotloop's mode (python: Python frames only; mixed: kernel, native and Python
+frames, the native stack unwound from a copy of the user stack); --perf picks perf's call
+graph: fp (frame pointers, -g) or dwarf (--call-graph dwarf with the same stack copy size).
+
 Timing is noisy on shared machines: read ratios within one run, never absolute times.
-Usage (as root): bench/overhead.py [--reps 5] [--freqs 99,999,9999] [--python /usr/bin/python3]
+Usage (as root): bench/overhead.py [--reps 5] [--freqs 99,999,9999] [--mode python|mixed]
+                 [--perf fp|dwarf] [--python /usr/bin/python3]
 """
 import argparse
 import json
@@ -41,12 +48,16 @@ def run_once(kind, hz, args, tmp):
     out_file = None
     if kind == "hotloop":
         out_file = os.path.join(tmp, "bench.db")
-        prof = subprocess.Popen([args.hotloop, "record", "-F", str(hz), "-o", out_file,
-                                 "-p", str(target.pid)], stderr=subprocess.PIPE, text=True)
+        prof = subprocess.Popen([args.hotloop, "record", "--mode", args.mode,
+                                 "--stack-size", str(args.stack_size), "-F", str(hz),
+                                 "-o", out_file, "-p", str(target.pid)],
+                                stderr=subprocess.PIPE, text=True)
     elif kind == "perf":
         out_file = os.path.join(tmp, "perf.data")
-        prof = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", str(hz), "-g",
-                                 "-o", out_file, "-p", str(target.pid)],
+        graph = (["--call-graph", "dwarf,%d" % args.stack_size] if args.perf == "dwarf"
+                 else ["-g"])
+        prof = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", str(hz)]
+                                + graph + ["-o", out_file, "-p", str(target.pid)],
                                 stderr=subprocess.PIPE, text=True)
     if prof:
         # Give the profiler time to attach (hotloop loads and verifies its BPF program).
@@ -65,8 +76,9 @@ def run_once(kind, hz, args, tmp):
         result["cpu"] = usage.ru_utime + usage.ru_stime
         result["bytes"] = os.path.getsize(out_file)
         if kind == "hotloop":
-            m = re.search(r"(\d+) samples \((\d+) lost", err)
+            m = re.search(r"(\d+) samples \((\d+) lost, (\d+) truncated", err)
             result["samples"], result["lost"] = int(m.group(1)), int(m.group(2))
+            result["truncated"] = int(m.group(3))
             m = re.search(r"collector CPU ([\d.]+) s", err)
             result["steady_cpu"] = float(m.group(1)) if m else None
             # The sample table alone: what each further sample adds to the file.
@@ -74,6 +86,8 @@ def run_once(kind, hz, args, tmp):
             db = sqlite3.connect(out_file)
             result["sample_bytes"] = db.execute(
                 "SELECT sum(pgsize) FROM dbstat WHERE name = 'sample'").fetchone()[0]
+            result["counters"] = dict(db.execute(
+                "SELECT name, value FROM profile_counter"))
             db.close()
         else:
             script = subprocess.run(["perf", "script", "-i", out_file, "-F", "time"],
@@ -107,7 +121,8 @@ def bpf_ns_per_sample(args, hz, tmp):
     target = subprocess.Popen([args.python, WORKLOAD, str(args.units // 4), "--wait-for", go],
                               stdout=subprocess.DEVNULL)
     db = os.path.join(tmp, "bpf.db")
-    prof = subprocess.Popen([args.hotloop, "-v", "record", "-F", str(hz), "-o", db, "-p",
+    prof = subprocess.Popen([args.hotloop, "-v", "record", "--mode", args.mode, "--stack-size",
+                             str(args.stack_size), "-F", str(hz), "-o", db, "-p",
                              str(target.pid)], stderr=subprocess.PIPE, text=True)
     while not os.path.exists(db):
         time.sleep(0.01)
@@ -126,6 +141,9 @@ def main():
     ap.add_argument("--units", type=int, default=4000, help="work per run (~3.5 s unprofiled)")
     ap.add_argument("--freqs", default="99,999,9999")
     ap.add_argument("--python", default="/usr/bin/python3")
+    ap.add_argument("--mode", default="python", choices=("python", "mixed", "native"))
+    ap.add_argument("--perf", default="fp", choices=("fp", "dwarf"))
+    ap.add_argument("--stack-size", type=int, default=32768)
     ap.add_argument("--hotloop", default=os.path.join(TOP, "build", "hotloop"))
     ap.add_argument("--json", help="also write the raw results here")
     args = ap.parse_args()
@@ -148,12 +166,13 @@ def main():
             bpf_stats(old == "1")
 
     base = statistics.median(r["seconds"] for r in results if r["kind"] == "none")
-    print("python: %s, work: %d units, %d repetitions, unprofiled median %.3f s"
-          % (args.python, args.units, args.reps, base))
+    print("python: %s, work: %d units, %d repetitions, unprofiled median %.3f s, hotloop "
+          "--mode %s, perf %s call graphs, stack copy %d bytes"
+          % (args.python, args.units, args.reps, base, args.mode, args.perf, args.stack_size))
     print()
     print("| profiler | Hz | speed vs unprofiled | CPU per sample (µs) | BPF per sample (µs) "
-          "| bytes per sample | samples | lost |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| bytes per sample | samples | lost | truncated |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for hz in freqs:
         for kind in ("hotloop", "perf"):
             rs = [r for r in results if r["kind"] == kind and r["hz"] == hz]
@@ -170,9 +189,11 @@ def main():
                                               / max(samples, 1))
             lost = sum(r["lost"] for r in rs)
             b = bpf.get(hz) if kind == "hotloop" else None
-            print("| %s | %d | %.3f | %.1f%s | %s | %s | %d | %d |"
+            trunc = ("%.2f%%" % (100.0 * sum(r["truncated"] for r in rs) / max(samples, 1))
+                     if kind == "hotloop" else "-")
+            print("| %s | %d | %.3f | %.1f%s | %s | %s | %d | %d | %s |"
                   % (kind, hz, speed, cpu, steady, "%.2f" % (b / 1000) if b else "-", nbytes,
-                     samples // len(rs), lost))
+                     samples // len(rs), lost, trunc))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"base": base, "results": results, "bpf_ns": bpf}, f, indent=1)
