@@ -948,8 +948,10 @@ static const struct native_entry *native_at(struct hl_session *s, struct target 
 	idx = (int64_t)s->nr_native_entries;
 	s->native_entries[s->nr_native_entries++] = e;
 	/* An address outside every known mapping may be code mapped since (the loader is
-	 * still at work): name it again next time rather than remember it as unknown. */
-	if (m)
+	 * still at work), and anonymous code may get its perf-map entry after it first runs
+	 * (CPython writes a trampoline's line when it creates it): name those again next time
+	 * rather than remember them as unknown. */
+	if (m && (m->binary || nf[0].source == HL_NATIVE_PERFMAP))
 		hl_intern__add(s->natives, slot, &key, sizeof(key), idx);
 	return &s->native_entries[idx];
 }

@@ -15,9 +15,13 @@ import collections
 import os
 import re
 
-KIND_PYTHON, KIND_NATIVE, KIND_KERNEL, KIND_SYNTHETIC = 1, 2, 3, 4
+KIND_PYTHON, KIND_NATIVE, KIND_KERNEL, KIND_SYNTHETIC, KIND_EVAL = 1, 2, 3, 4, 5
 
-Frame = collections.namedtuple("Frame", "kind name file line")
+# file: Python co_filename; native: the C source file of the line (store) or, parsed from
+# folded text, the module's name.  module and address: native frames read from the store (the
+# ELF path and the function's start, docs/schema.md); '' and 0 otherwise.
+Frame = collections.namedtuple("Frame", "kind name file line module address")
+Frame.__new__.__defaults__ = ("", 0)
 
 
 class Sample(object):
@@ -105,6 +109,10 @@ def fold(frames):
         if f.kind == KIND_PYTHON:
             parts.append("%s (%s:%d)" % (f.name, f.file, f.line) if f.line
                          else "%s (%s)" % (f.name, f.file))
+        elif f.kind in (KIND_NATIVE, KIND_EVAL) and f.module:
+            where = " (%s:%d)" % (os.path.basename(f.file), f.line) if f.file and f.line else ""
+            parts.append("%s%s [%s]%s" % (f.name, where, os.path.basename(f.module),
+                                          " {eval}" if f.kind == KIND_EVAL else ""))
         elif f.kind == KIND_NATIVE:
             parts.append("%s [%s]" % (f.name, os.path.basename(f.file)) if f.file else f.name)
         elif f.kind == KIND_KERNEL:

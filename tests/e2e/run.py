@@ -4,7 +4,15 @@ the store and the folded report say against what the workloads know about themse
 
     run.py SCENARIO INTERP      chain | threads | zlib | attach | fork | accuracy, on one
                                 interpreter id of interpreters.py (3.8 ... 3.13, debian-3.11,
-                                3.14)
+                                3.14); mixed-mode stacks (kernel, native and Python frames):
+                                  cext      Python -> C extension -> Python, exact, C lines
+                                  sortsub   list sort / regex C frames between Python frames
+                                  kernel    kernel frames under a thread's Python stack
+                                  complete  >= 97% unwound to the root; native names checked
+                                            against the unwind tables (readelf)
+                                  perf      cext under -X perf (3.12+): trampolines named
+                                Each mixed scenario prints a FIGURES line: completeness,
+                                truncation and stitching counters, samples/s.
     run.py badinput             bad input, once (uses Debian's python3.11)
     run.py workloads INTERP     runs every workload with --selfcheck (no hotloop, no root):
                                 CPython's own view of each stack matches the markers
@@ -12,6 +20,8 @@ the store and the folded report say against what the workloads know about themse
                                 the stack check alone, on a folded file and a workload's JSON
                                 line (a "stack" list): for trying the checks by hand
     run.py fetch314             the ctest fixture that fetches CPython 3.14 (skips offline)
+    run.py figures [LOG]        the FIGURES lines of the mixed scenarios in a test log
+                                (default: build/Testing/Temporary/LastTest.log) as a table
 
 Exit status: 0 pass, 1 fail, 77 skipped (not root, interpreter or hotloop feature missing;
 with CI=true these fail instead), 64 usage.
@@ -22,9 +32,13 @@ directory (it is always kept, and named, when a test fails), CI=true.
 Verdicts never depend on timing except sample plausibility (a generous fraction of duration
 x frequency).  When there are too few samples the scenario runs again with twice the work, at
 most twice (perf's jitdump-python.sh pattern).  Every process started here is killed on exit.
-The checks themselves live in checks.py (unit-tested by test_checks.py).
+The checks themselves live in checks.py and, for mixed stacks, checks_mixed.py (unit-tested by
+test_checks.py and test_checks_mixed.py).  The mixed scenarios build tests/e2e/cext against
+the interpreter's own headers (a C compiler and, for Debian's python3.11, python3-dev), and
+read ELF facts with readelf (binutils): missing ones skip, or fail with CI=true.
 """
 
+import collections
 import ctypes
 import json
 import os
@@ -41,6 +55,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
 import checks  # noqa: E402
+import checks_mixed  # noqa: E402
+import elfinfo  # noqa: E402
 import interpreters  # noqa: E402
 
 SOURCE_DIR = interpreters.SOURCE_DIR
@@ -236,9 +252,12 @@ class Store(object):
             for tid_row in con.execute("SELECT id, process_id, tid, name FROM thread"):
                 self.threads[tid_row[0]] = tid_row[1:]
             functions = dict((r[0], r[1:]) for r in
-                             con.execute("SELECT id, kind, name, file FROM function"))
-            frames = dict((r[0], r[1:]) for r in
-                          con.execute("SELECT id, function_id, line FROM frame"))
+                             con.execute("SELECT id, kind, name, file, module FROM function"))
+            # frame.file (a native frame's C source file) arrived with schema version 2.
+            fcols = [d[1] for d in con.execute("PRAGMA table_info(frame)")]
+            frames = dict((r[0], r[1:]) for r in con.execute(
+                "SELECT id, function_id, line, address, %s FROM frame"
+                % ("file" if "file" in fcols else "''")))
             stack = dict((r[0], r[1:]) for r in
                          con.execute("SELECT id, parent_id, frame_id FROM stack"))
             raw = con.execute("SELECT thread_id, stack_id, time_us, state, weight "
@@ -261,9 +280,10 @@ class Store(object):
             frames_out = cache[node]
             for n in reversed(chain):
                 fid = stack[n][1]
-                func_id, line = frames[fid]
-                kind, name, file = functions[func_id]
-                frames_out = frames_out + (checks.Frame(kind, name, file, line),)
+                func_id, line, address, frame_file = frames[fid]
+                kind, name, file, module = functions[func_id]
+                frames_out = frames_out + (checks.Frame(kind, name, frame_file or file, line,
+                                                        module, address),)
                 cache[n] = frames_out
             return cache[sid]
 
@@ -608,6 +628,432 @@ def sc_accuracy(exe, interp, wd, scale):
     return results
 
 
+# --- mixed mode: C extension, C between Python frames, kernel frames, completeness, -X perf --
+
+CEXT_SOURCE = os.path.join(HERE, "cext", "hotloop_testext.c")
+CEXT_FLAGS = ["-shared", "-fPIC", "-O2", "-g", "-fomit-frame-pointer", "-fno-toplevel-reorder",
+              "-Wl,-Bsymbolic", "-Wall", "-Wextra", "-Werror"]
+_C_MARKER = re.compile(r"/\*\s*@line\s+([A-Za-z_][A-Za-z0-9_:.-]*)\s*\*/")
+# The issue's bar: at least 97% of the samples unwind to the thread's root.
+COMPLETE_SHARE = 0.97
+
+
+def c_markers(path):
+    """{tag: line} of every line of a C file carrying a /* @line TAG */ comment."""
+    found = {}
+    with open(path) as f:
+        for lineno, text in enumerate(f, 1):
+            m = _C_MARKER.search(text)
+            if m:
+                if m.group(1) in found:
+                    raise ValueError("marker @line %s appears twice in %s" % (m.group(1), path))
+                found[m.group(1)] = lineno
+    return found
+
+
+def build_ext(interp, outdir, name="hotloop_testext", stripped=False):
+    """Compiles tests/e2e/cext/hotloop_testext.c against interp's own headers into
+    outdir/NAME.so (-O2 -g, no frame pointers) and returns its path.  stripped: the file
+    Python imports is `strip --strip-all`ed (only .dynsym is left: no .symtab, no DWARF) and
+    the unstripped build stays in outdir/unstripped/ for the test's own symbol lookups.
+    Skip when the compiler or Python.h is missing; RuntimeError when the build fails."""
+    cc = shutil.which(os.environ.get("CC") or "cc") or shutil.which("gcc")
+    if not cc:
+        raise Skip("no C compiler (cc) to build the test extension: apt-get install gcc "
+                   "(scripts/install-deps)")
+    if not any(os.path.exists(os.path.join(d, "Python.h")) for d in interp.include_dirs):
+        how = ("apt-get install python3-dev (scripts/install-deps installs it)"
+               if interp.kind == "debian" else "the interpreter's include directory")
+        raise Skip("no Python.h for %s in %s: %s" % (interp.id, interp.include_dirs or
+                                                     "(no include dir)", how))
+    build_dir = os.path.join(outdir, "unstripped") if stripped else outdir
+    if not os.path.isdir(build_dir):
+        os.makedirs(build_dir)
+    so = os.path.join(build_dir, name + ".so")
+    argv = [cc] + CEXT_FLAGS + ["-DHL_EXT_NAME=" + name] + \
+        ["-I" + d for d in interp.include_dirs] + [CEXT_SOURCE, "-o", so]
+    rc, out, err, _ = run(argv, timeout=120)
+    if rc != 0:
+        raise RuntimeError("building the test extension failed (exit %s): %s\n%s"
+                           % (rc, " ".join(argv), (out + err).strip()[-2000:]))
+    if not stripped:
+        return so
+    final = os.path.join(outdir, name + ".so")
+    rc, out, err, _ = run(["strip", "--strip-all", "-o", final, so], timeout=60)
+    if rc != 0:
+        raise RuntimeError("strip --strip-all %s failed (exit %s): %s" % (so, rc, err.strip()))
+    return final
+
+
+def facts_of(module):
+    """elfinfo facts of a module path (None when it is not a readable file)."""
+    if not module or module.startswith("[") or not os.path.isfile(module):
+        return None
+    try:
+        return elfinfo.load(module)
+    except (OSError, subprocess.SubprocessError) as e:
+        log("  (no ELF facts for %s: %s)" % (module, e))
+        return None
+
+
+def need_readelf():
+    if not shutil.which("readelf"):
+        raise Skip("no readelf (binutils): the names of native frames are checked against "
+                   "readelf's view of the unwind tables; apt-get install binutils")
+
+
+def interp_module(samples):
+    """The module holding CPython's eval loop in these samples (the most common module of
+    eval frames): libpython3.X.so or the python3.X executable."""
+    c = collections.Counter()
+    for s in samples:
+        for f in s.frames:
+            if f.kind == checks.KIND_EVAL and f.module:
+                c[f.module] += s.weight
+    return c.most_common(1)[0][0] if c else None
+
+
+def collector_cost(err):
+    m = re.search(r"collector CPU ([0-9.]+) s \(([0-9.]+) us per sample\)", err)
+    return float(m.group(2)) if m else None
+
+
+def log_figures(scenario, interp, st, samples, span, err):
+    """Prints the figures every mixed scenario reports: completeness, the truncation and
+    stitching counters, samples per second (and the collector's cost per sample), as a line a
+    person reads and a FIGURES line a script greps."""
+    fig = checks_mixed.figures(samples, st.counters, span, facts_of)
+    fig.update(scenario=scenario, interp=interp.id, python=interp.version,
+               collector_us_per_sample=collector_cost(err),
+               profile_samples=st.profile.get("samples"),
+               profile_truncated=st.profile.get("truncated"))
+    log("")
+    log("figures %s on %s: %s%% of %d steady-state samples unwound to the root, %s samples/s; "
+        "collector %s us/sample; counters %s" % (
+            scenario, interp.id, fig["complete_pct"], fig["samples"], fig["samples_per_s"],
+            fig["collector_us_per_sample"], fig["counters"] or "{}"))
+    log("FIGURES " + json.dumps(fig, sort_keys=True))
+    return fig
+
+
+def log_example(what, samples, keep_last=16):
+    """Logs the commonest stack of `samples` (its innermost frames, eval frames marked), so a
+    passing run still shows what it saw."""
+    c = collections.Counter()
+    for s in samples:
+        c[checks_mixed.short_fold(s.frames, keep_last)] += s.weight
+    if c:
+        stack, n = c.most_common(1)[0]
+        log("example, %s (%d of %d samples):\n    %s" % (what, n, checks.total(samples),
+                                                        stack.replace(";", "\n    ")))
+
+
+def share_result(part, whole, lo, what):
+    """Guards a selection against passing vacuously: part is at least lo of whole."""
+    a, b = checks.total(part), checks.total(whole)
+    share = float(a) / b if b else 0.0
+    return checks.Result(b > 0 and share >= lo, "%s: %d of %d samples (%.1f%%); expected >= "
+                         "%.0f%% (else the check below says little)"
+                         % (what, a, b, 100 * share, 100 * lo))
+
+
+def start_mixed(exe, interp, wd, scale, name, script, args=(), pre=(), env_extra=None,
+                seconds=3.0):
+    """Records `script` in mixed mode (the default); returns (results, info, lines, st, err)
+    with st None when there is nothing more to check."""
+    seconds = seconds * scale
+    rc, out, err, secs, db, jl = record(
+        exe, wd, name, ["-F", FREQ, "--"] + interp.argv(*(list(pre) + [workload(script),
+                                                                        seconds] + list(args))),
+        timeout=seconds + 120, env_extra=env_extra)
+    results = []
+    lines = read_jsonl(jl)
+    if not lines:
+        return [checks.Result(False, "%s printed nothing (stdout: %r)" % (script, out[-500:]))], \
+            None, lines, None, err
+    info = lines[0]
+    _extra_pids.add(info["pid"])
+    st = open_store(db, results)
+    common_checks(exe, st, db, rc, err, results)
+    if st is None:
+        return results, info, lines, None, err
+    if st.profile.get("mode") != "mixed":
+        results.append(checks.Result(False, "profile.mode %r; expected 'mixed' (the default)"
+                                     % st.profile.get("mode")))
+    check_python_version(st, info["pid"], interp, results)
+    if steady_window(lines) is None:
+        results.append(checks.Result(False, "%s printed no end line" % script))
+        return results, info, lines, None, err
+    return results, info, lines, st, err
+
+
+def steady_of(st, lines, pid, tid=None):
+    win = steady_window(lines)
+    s = checks.of_pid(st.samples, pid)
+    if tid is not None:
+        s = checks.of_thread(s, tid)
+    return checks.in_window(s, *win), (win[1] - win[0]) / 1e9
+
+
+def sc_cext(exe, interp, wd, scale, perf=False):
+    """<module> -> driver -> [C] ext_entry -> [C] ext_helper -> callback, exact with C lines."""
+    name = "perf" if perf else "cext"
+    if perf and interp.minor < (3, 12):
+        raise Skip("-X perf trampolines need CPython 3.12+ (this is %s)" % interp.version)
+    so = build_ext(interp, wd.path)
+    cm = c_markers(CEXT_SOURCE)
+    perf_map = None
+    try:
+        results, info, lines, st, err = start_mixed(
+            exe, interp, wd, scale, name, "cext.py", pre=["-X", "perf"] if perf else [],
+            env_extra={"HOTLOOP_E2E_EXT_DIR": wd.path})
+        if info:
+            perf_map = "/tmp/perf-%d.map" % info["pid"]
+            if perf and info.get("perf_trampoline") is not True:
+                raise Skip("python -X perf did not activate the perf trampoline on %s "
+                           "(sys.is_stack_trampoline_active() = %r): built without it"
+                           % (interp.version, info.get("perf_trampoline")))
+    finally:
+        # -X perf leaves /tmp/perf-PID.map behind; hotloop has read it by now.  A copy stays
+        # in the work directory (kept when the test fails), then the file goes.
+        if perf and not perf_map:  # start_mixed raised: the pid is in the workload's output
+            early = read_jsonl(wd.file("%s.jsonl" % name))
+            perf_map = "/tmp/perf-%d.map" % early[0]["pid"] if early else None
+        if perf and perf_map and os.path.exists(perf_map):
+            shutil.copy(perf_map, wd.file(os.path.basename(perf_map)))
+            os.unlink(perf_map)
+    if st is None:
+        return results
+    results.append(checks.Result(os.path.realpath(info["module_file"]) == os.path.realpath(so),
+                                 "the workload imported %s (built: %s)"
+                                 % (info["module_file"], so)))
+    steady, span = steady_of(st, lines, info["pid"], info["tid"])
+    plaus = checks.check_plausible(checks.total(steady), span, FREQ, 0.5,
+                                   "main thread, steady state")
+    if not plaus.ok:
+        raise TooFewSamples(plaus, results)
+    results.append(plaus)
+
+    base = os.path.basename(info["file"])
+    csrc = os.path.basename(CEXT_SOURCE)
+    py = lambda n, l: (checks.KIND_PYTHON, n, base, l)
+    c = lambda n, l: (checks.KIND_NATIVE, n, csrc, l)
+    top = [py(n, l) for n, l in info["stack_c"]]
+    in_ext = checks_mixed.of_module(info["module_file"])
+    keep = checks_mixed.python_or(in_ext)
+    between = checks_mixed.is_interp_frame
+    if perf:
+        between = lambda f: checks_mixed.is_interp_frame(f) or checks_mixed.is_perfmap_frame(f)
+    stack_c = checks.expected_frames(info["stack_c"], info["file"])
+    in_cb = [s for s in steady if "callback" in checks_mixed.python_names(s)]
+    c_view = [s for s in steady if s.python() == stack_c]
+    in_c = [s for s in c_view if any(in_ext(f) for f in s.frames)]
+    results.append(share_result(in_cb, steady, 0.15, "steady samples in callback"))
+    results.append(share_result(in_c, steady, 0.15, "steady samples in the extension's C "
+                                "code (Python view <module> -> driver)"))
+    results.append(checks_mixed.check_chain(
+        in_cb, top + [c("ext_entry", cm["entry_call"]), c("ext_helper", cm["helper_call"]),
+                      py("callback", info["stack_callback"][-1][1])],
+        keep, between, COMPLETE_SHARE, "samples in callback"))
+    results.append(checks_mixed.check_chain(
+        in_c, top + [c("ext_entry", cm["entry_call"]), c("ext_helper", cm["helper_hot"])],
+        keep, between, 0.90, "samples in the extension's C code (ext_helper's hot line)"))
+    results.append(share_result(in_c, c_view, 0.95, "samples whose Python view is <module> -> "
+                                "driver that show the extension's frames (none lost)"))
+    if perf:
+        # CPython's side first: the map it wrote names a trampoline for each function.
+        try:
+            with open(wd.file(os.path.basename(perf_map))) as f:
+                entries = set(line.rstrip("\n").split(" ", 2)[-1] for line in f)
+        except OSError:
+            entries = set()
+        want = ["py::%s:%s" % (n, info["file"]) for n in ("<module>", "driver", "callback")]
+        results.append(checks.Result(all(w in entries for w in want),
+                                     "CPython's perf map %s names %s (%d entries)"
+                                     % (perf_map, ", ".join(w for w in want if w in entries)
+                                        or "none of them", len(entries))))
+        results.append(checks_mixed.check_trampolines(in_cb, COMPLETE_SHARE,
+                                                      "samples in callback"))
+    log_example("a sample in callback", in_cb, 14 if perf else 12)
+    log_example("a sample in the C code", in_c, 6)
+    log_figures(name, interp, st, steady, span, err)
+    return results
+
+
+def sc_perf(exe, interp, wd, scale):
+    return sc_cext(exe, interp, wd, scale, perf=True)
+
+
+def sc_sortsub(exe, interp, wd, scale):
+    """sort_people -> [C list sort] -> by_age and subst -> re.sub -> [C _sre] -> repl."""
+    results, info, lines, st, err = start_mixed(exe, interp, wd, scale, "sortsub", "sortsub.py")
+    if st is None:
+        return results
+    steady, span = steady_of(st, lines, info["pid"], info["tid"])
+    plaus = checks.check_plausible(checks.total(steady), span, FREQ, 0.5,
+                                   "main thread, steady state")
+    if not plaus.ok:
+        raise TooFewSamples(plaus, results)
+    results.append(plaus)
+    need_readelf()
+    module = interp_module(steady)
+    facts = facts_of(module)
+    named = facts is not None and facts.is_named
+    results.append(checks.Result(module is not None, "the interpreter's module (of the eval "
+                                 "frames): %s; %s" % (module, "its static functions have names "
+                                                      "(.symtab or debug file): the list sort "
+                                                      "and regex functions must be named"
+                                                      if named else
+                                                      "exported symbols only: frames of it "
+                                                      "must sit between, named or MODULE+0x")))
+    base = os.path.basename(info["file"])
+    sub_base = os.path.basename(info["sub"]["sub_file"])
+    py = checks.KIND_PYTHON
+    keep = lambda f: f.kind == py
+    sort_exp = [(py, n, base, l) for n, l in info["sort"]["stack"]]
+    sub_exp = [(py, n, sub_base if n == "sub" else base, l) for n, l in info["sub"]["stack"]]
+    in_sort = [s for s in steady if checks_mixed.python_names(s)[-2:] == ("sort_people",
+                                                                          "by_age")]
+    in_sub = [s for s in steady if checks_mixed.python_names(s)[-2:] == ("sub", "repl")]
+    results.append(share_result(in_sort, steady, 0.15, "steady samples in by_age"))
+    results.append(share_result(in_sub, steady, 0.15, "steady samples in repl"))
+    results.append(checks_mixed.check_chain(in_sort, sort_exp, keep,
+                                            checks_mixed.is_interp_frame, COMPLETE_SHARE,
+                                            "samples in by_age"))
+    results.append(checks_mixed.check_chain(in_sub, sub_exp, keep, checks_mixed.is_interp_frame,
+                                            COMPLETE_SHARE, "samples in repl"))
+    results.append(checks_mixed.check_between(
+        in_sort, "sort_people", "by_age",
+        checks_mixed.interp_between(r"^list_sort(_impl)?(\.|$)" if named else None),
+        COMPLETE_SHARE, "list sort between sort_people and by_age"))
+    results.append(checks_mixed.check_between(
+        in_sub, "sub", "repl",
+        checks_mixed.interp_between(r"^pattern_subx(\.|$)" if named else None),
+        COMPLETE_SHARE, "regex engine between re.sub and repl"))
+    results.append(checks_mixed.check_names(in_sort + in_sub, facts_of,
+                                            "samples in by_age and repl"))
+    log_example("a sample in by_age", in_sort, 12)
+    log_example("a sample in repl", in_sub, 14)
+    log_figures("sortsub", interp, st, steady, span, err)
+    return results
+
+
+def sc_kernel(exe, interp, wd, scale):
+    """A thread busy in syscalls: kernel frames innermost, under its Python stack."""
+    results, info, lines, st, err = start_mixed(exe, interp, wd, scale, "kernel", "syscalls.py")
+    if st is None:
+        return results
+    w = info["worker"]
+    steady, span = steady_of(st, lines, info["pid"], w["tid"])
+    plaus = checks.check_plausible(checks.total(steady), span, FREQ, 0.5,
+                                   "syscall-worker, steady state")
+    if not plaus.ok:
+        raise TooFewSamples(plaus, results)
+    results.append(plaus)
+    suffix = checks.expected_frames(w["suffix"], info["file"])
+    results.append(checks.check_suffix(steady, suffix, 0.90,
+                                       "syscall-worker samples in read_zeros at os.readv"))
+    at_readv = [s for s in steady if s.python()[-len(suffix):] == suffix]
+    with_k = [s for s in at_readv if any(f.kind == checks.KIND_KERNEL for f in s.frames)]
+    results.append(share_result(with_k, at_readv, 0.5, "samples at the os.readv line with "
+                                "kernel frames (the kernel clears 1 MiB a call)"))
+    results.append(checks_mixed.check_kernel(at_readv, COMPLETE_SHARE,
+                                             "syscall-worker samples at os.readv"))
+    in_call = [s for s in with_k if checks_mixed.in_syscall(s)]
+    results.append(share_result(in_call, with_k, 0.5, "of those, samples inside the system "
+                                "call (a kernel frame matches /%s/; the others are interrupts)"
+                                % checks_mixed.SYSCALL_ENTRY))
+    # Not every sample inside the call shows readv's own functions: some land in the entry
+    # path itself (do_syscall_64 enabling interrupts), before the dispatch.
+    results.append(checks_mixed.check_syscalls(at_readv, r"^libc[.-]", r"readv", 0.80,
+                                               "syscall-worker samples at os.readv"))
+    log_example("a sample inside the system call", in_call, 16)
+    log_figures("kernel", interp, st, steady, span, err)
+    return results
+
+
+def sc_complete(exe, interp, wd, scale):
+    """Issue 3's bar on a CPU-bound mixed workload: >= 97% of the samples unwound to the
+    thread's root, counters that agree, and every native frame named or MODULE+0xSTART with
+    START a function start of the unwind tables — never the exported symbol below it."""
+    need_readelf()
+    build_ext(interp, wd.path)
+    stripped = build_ext(interp, wd.path, "hotloop_testext_stripped", stripped=True)
+    full_path = os.path.join(wd.path, "unstripped", "hotloop_testext_stripped.so")
+    full = facts_of(full_path)
+    if full is None:
+        return [checks.Result(False, "readelf cannot read %s" % full_path)]
+    helper = sorted(full.by_name.get("ext_helper", ()))
+    entry = sorted(full.by_name.get("ext_entry", ()))
+    if len(helper) != 1 or len(entry) != 1:
+        return [checks.Result(False, "the unstripped test extension has ext_helper at %s and "
+                              "ext_entry at %s; expected one of each" % (helper, entry))]
+    below = full.exported_below(helper[0])
+    log("stripped extension: ext_helper at 0x%x (static: only the unwind tables know it), "
+        "nearest exported symbol below it: %s" % (helper[0], "%s at 0x%x" % below
+                                                  if below else "none"))
+    results, info, lines, st, err = start_mixed(
+        exe, interp, wd, scale, "complete", "mixed.py",
+        env_extra={"HOTLOOP_E2E_EXT_DIR": wd.path})
+    if st is None:
+        return results
+    results.append(checks.Result(below is not None and below[0] == "ext_entry",
+                                 "layout of the stripped extension: the exported symbol right "
+                                 "below ext_helper is %s; expected ext_entry (-fno-toplevel-"
+                                 "reorder keeps source order)" % (below,)))
+    pid = info["pid"]
+    steady, span = steady_of(st, lines, pid)
+    main = checks.of_thread(steady, info["tid"])
+    worker = checks.of_thread(steady, info["worker_tid"])
+    for what, s, frac in (("main thread", main, 0.5), ("zlib-worker", worker, 0.25)):
+        plaus = checks.check_plausible(checks.total(s), span, FREQ, frac,
+                                       "%s, steady state" % what)
+        if not plaus.ok:
+            raise TooFewSamples(plaus, results)
+        results.append(plaus)
+    results.append(checks_mixed.check_completeness(main, COMPLETE_SHARE, "main-thread samples",
+                                                   facts_of))
+    results.append(checks_mixed.check_completeness(worker, COMPLETE_SHARE,
+                                                   "zlib-worker samples", facts_of))
+    results += checks_mixed.check_counters(st.counters, st.samples, st.profile,
+                                           1 - COMPLETE_SHARE)
+    results.append(checks_mixed.check_names(checks.of_pid(st.samples, pid), facts_of,
+                                            "every sample of the workload"))
+    # The oracle: ext_helper of the stripped copy has no symbol, and ext_entry is the exported
+    # symbol right below it.
+    base = os.path.basename(info["file"])
+    py = checks.KIND_PYTHON
+    nat = checks.KIND_NATIVE
+    helper_name = "%s+0x%x" % (os.path.basename(stripped), helper[0])
+    in_stripped = checks_mixed.of_module(info["stripped_file"])
+    keep = checks_mixed.python_or(in_stripped)
+    top = [(py, "<module>", base, None), (py, "run_phases", base, None),
+           (py, "stripped_phase", base, None), (nat, "ext_entry", "", 0),
+           (nat, helper_name, "", 0)]
+    c_part = [s for s in main if checks_mixed.python_names(s) == ("<module>", "run_phases",
+                                                                  "stripped_phase")
+              and any(in_stripped(f) for f in s.frames)]
+    cb_part = [s for s in main if checks_mixed.python_names(s)[:5] == (
+        "<module>", "run_phases", "stripped_phase", "callback", "burn")]
+    results.append(share_result(c_part, main, 0.05, "steady main-thread samples in the "
+                                "stripped extension's C code"))
+    results.append(checks_mixed.check_chain(c_part, top, keep, checks_mixed.is_interp_frame,
+                                            0.90, "samples in the stripped ext_helper"))
+    results.append(checks_mixed.check_chain(
+        cb_part, top + [(py, "callback", base, None), (py, "burn", base, None)], keep,
+        checks_mixed.is_interp_frame, COMPLETE_SHARE,
+        "samples in the callback of the stripped extension"))
+    misnamed = sum(s.weight for s in checks.of_pid(st.samples, pid)
+                   if [f.name for f in s.frames if in_stripped(f)][1:].count("ext_entry"))
+    results.append(checks.Result(misnamed == 0, "%d samples name a frame inside the stripped "
+                                 "ext_helper after ext_entry, the exported symbol below it; "
+                                 "expected 0" % misnamed))
+    log_example("a sample in the stripped ext_helper", c_part, 6)
+    log_example("a zlib-worker sample", worker, 40)
+    log_figures("complete", interp, st, main + worker, span, err)
+    return results
+
+
 SCENARIOS = {
     "chain": sc_chain,
     "threads": sc_threads,
@@ -615,6 +1061,11 @@ SCENARIOS = {
     "attach": sc_attach,
     "fork": sc_fork,
     "accuracy": sc_accuracy,
+    "cext": sc_cext,
+    "sortsub": sc_sortsub,
+    "kernel": sc_kernel,
+    "complete": sc_complete,
+    "perf": sc_perf,
 }
 
 
@@ -884,7 +1335,13 @@ WORKLOAD_SELFCHECKS = [
     ("forker.py", ["1", "--selfcheck"]),
     ("exiter.py", ["0.3", "--exit-code=3"]),
     ("accuracy.py", ["1"]),
+    ("cext.py", ["1", "--selfcheck"]),
+    ("sortsub.py", ["1", "--selfcheck"]),
+    ("syscalls.py", ["1", "--selfcheck"]),
+    ("mixed.py", ["1.5", "--selfcheck"]),
 ]
+# Workloads that import the test extension (HOTLOOP_E2E_EXT_DIR, built by build_ext).
+EXT_WORKLOADS = ("cext.py", "mixed.py")
 
 
 def run_workloads(interp_id):
@@ -892,28 +1349,75 @@ def run_workloads(interp_id):
     if not interp.ok:
         raise Skip("interpreter %s: %s" % (interp_id, interp.why_missing))
     results = []
-    for name, args in WORKLOAD_SELFCHECKS:
-        rc, out, err, secs = run(interp.argv(workload(name), *args), timeout=120)
-        want = 3 if name == "exiter.py" else 0
-        lines = []
-        try:
-            lines = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
-        except ValueError as e:
-            err += "\nbad JSON: %s" % e
-        ok = rc == want and bool(lines) and lines[0].get("python") == interp.version
-        sc = [x for x in lines if "selfcheck" in x]
-        if "--selfcheck" in args:
-            ok = ok and bool(sc) and sc[-1]["selfcheck"] == "ok"
-        if name == "accuracy.py":
-            m = [x for x in lines if "measured" in x]
-            ok = ok and bool(m) and m[-1]["overhead_share"] < 0.01
-        msg = "%s %s: exit %s (want %d), %d JSON lines%s" % (
-            name, " ".join(args), rc, want, len(lines),
-            (", selfcheck " + sc[-1]["selfcheck"]) if sc else "")
-        if not ok:
-            msg += "\n  stdout: %s\n  stderr: %s" % (out.strip()[-1500:], err.strip()[-1500:])
-        results.append(checks.Result(ok, msg))
+    ext_dir = tempfile.mkdtemp(prefix="hotloop-e2e-workloads-%s-" % interp.id)
+    ext_env = dict(os.environ, HOTLOOP_E2E_EXT_DIR=ext_dir)
+    ext_missing = None
+    try:
+        build_ext(interp, ext_dir)
+        build_ext(interp, ext_dir, "hotloop_testext_stripped", stripped=True)
+    except Skip as e:
+        ext_missing = str(e)
+    try:
+        for name, args in WORKLOAD_SELFCHECKS:
+            if name in EXT_WORKLOADS and ext_missing:
+                if interpreters.is_ci():
+                    results.append(checks.Result(False, "%s: %s (CI=true: a missing "
+                                                 "prerequisite fails)" % (name, ext_missing)))
+                else:
+                    log("SKIP %s: %s" % (name, ext_missing))
+                continue
+            _run_workload(interp, name, args, ext_env if name in EXT_WORKLOADS else None,
+                          results)
+    finally:
+        shutil.rmtree(ext_dir, ignore_errors=True)
     return finish(results, "workloads on %s %s" % (interp.id, interp.version))
+
+
+def _run_workload(interp, name, args, env, results):
+    """Runs one workload alone and appends its verdict to results."""
+    rc, out, err, secs = run(interp.argv(workload(name), *args), timeout=120, env=env)
+    want = 3 if name == "exiter.py" else 0
+    lines = []
+    try:
+        lines = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+    except ValueError as e:
+        err += "\nbad JSON: %s" % e
+    ok = rc == want and bool(lines) and lines[0].get("python") == interp.version
+    sc = [x for x in lines if "selfcheck" in x]
+    if "--selfcheck" in args:
+        ok = ok and bool(sc) and sc[-1]["selfcheck"] == "ok"
+    if name == "accuracy.py":
+        m = [x for x in lines if "measured" in x]
+        ok = ok and bool(m) and m[-1]["overhead_share"] < 0.01
+    msg = "%s %s: exit %s (want %d), %d JSON lines%s" % (
+        name, " ".join(args), rc, want, len(lines),
+        (", selfcheck " + sc[-1]["selfcheck"]) if sc else "")
+    if not ok:
+        msg += "\n  stdout: %s\n  stderr: %s" % (out.strip()[-1500:], err.strip()[-1500:])
+    results.append(checks.Result(ok, msg))
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+def print_figures(path):
+    """One row per mixed scenario and interpreter from the FIGURES lines of a log."""
+    rows = []
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                if line.startswith("FIGURES {"):
+                    rows.append(json.loads(line[len("FIGURES "):]))
+    except (OSError, ValueError) as e:
+        sys.stderr.write("cannot read figures from %s: %s\n" % (path, e))
+        return EXIT_FAIL
+    log("%-9s %-12s %9s %7s %10s %12s  %s" % ("scenario", "interpreter", "complete", "samples",
+                                              "samples/s", "us/sample", "counters"))
+    for r in rows:
+        log("%-9s %-12s %8s%% %7s %10s %12s  %s" % (
+            r["scenario"], r["interp"], r["complete_pct"], r["samples"], r["samples_per_s"],
+            r.get("collector_us_per_sample"),
+            " ".join("%s=%d" % kv for kv in sorted(r["counters"].items())) or "-"))
+    return EXIT_PASS if rows else EXIT_FAIL
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -933,6 +1437,9 @@ def main(argv):
             return run_badinput()
         if len(argv) == 2 and argv[0] == "workloads":
             return run_workloads(argv[1])
+        if argv and argv[0] == "figures" and len(argv) <= 2:
+            return print_figures(argv[1] if len(argv) == 2 else os.path.join(
+                SOURCE_DIR, "build", "Testing", "Temporary", "LastTest.log"))
         if argv == ["fetch314"]:
             interp = interpreters.find("3.14", fetch=True)
             if not interp.ok:
