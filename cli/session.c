@@ -770,9 +770,12 @@ struct stack_key {
 static int64_t python_stack(struct hl_session *s, struct target *t, const struct hl_sample *smp,
 			    const struct hl_py_frame *frames)
 {
-	unsigned char keybuf[sizeof(struct stack_key) + HL_PY_MAX_FRAMES * sizeof(*frames)];
+	/* Each frame's code, fingerprint, lasti and flags: not the generator it belongs to,
+	 * which differs for every coroutine instance running the same code. */
+	enum { FRAME_KEY = offsetof(struct hl_py_frame, gen) };
+	unsigned char keybuf[sizeof(struct stack_key) + HL_PY_MAX_FRAMES * FRAME_KEY];
 	struct stack_key *key = (struct stack_key *)keybuf;
-	size_t keylen = sizeof(*key) + smp->n_py * sizeof(*frames);
+	size_t keylen = sizeof(*key) + smp->n_py * FRAME_KEY;
 	bool cacheable = true, resolved;
 	int64_t parent = 0, id;
 	uint64_t slot;
@@ -782,7 +785,8 @@ static int64_t python_stack(struct hl_session *s, struct target *t, const struct
 	key->n_py = smp->n_py;
 	key->status = smp->py_status;
 	key->pad = 0;
-	memcpy(keybuf + sizeof(*key), frames, smp->n_py * sizeof(*frames));
+	for (i = 0; i < smp->n_py; i++)
+		memcpy(keybuf + sizeof(*key) + (size_t)i * FRAME_KEY, &frames[i], FRAME_KEY);
 	if (hl_intern__find(s->stacks, keybuf, keylen, &slot, &id))
 		return id;
 

@@ -47,6 +47,7 @@ static const struct hl_pyver table[] = {
 		.runtime_gil = 1152, .interp_modules = 56,
 		.tstate_size = 184, .frame_lasti = 104, .frame_size = 112,
 		OBJECTS_KEYS_38, .heaptype_cached_keys = 872,
+		.frame_gen = 96, .gen_iframe = NONE,
 	},
 	{
 		.major = 3, .minor = 9, FRAMEOBJECT_ERA,
@@ -54,6 +55,7 @@ static const struct hl_pyver table[] = {
 		.runtime_gil = 352, .interp_modules = 856,
 		.tstate_size = 184, .frame_lasti = 104, .frame_size = 112,
 		OBJECTS_KEYS_38, .heaptype_cached_keys = 864,
+		.frame_gen = 96, .gen_iframe = NONE,
 	},
 	{
 		.major = 3, .minor = 10, FRAMEOBJECT_ERA,
@@ -61,6 +63,7 @@ static const struct hl_pyver table[] = {
 		.runtime_gil = 352, .interp_modules = 856,
 		.tstate_size = 184, .frame_lasti = 96, .frame_size = 104,
 		OBJECTS_KEYS_38, .heaptype_cached_keys = 872,
+		.frame_gen = 88, .gen_iframe = NONE,
 	},
 	{
 		.major = 3, .minor = 11,
@@ -78,6 +81,7 @@ static const struct hl_pyver table[] = {
 		OBJECTS_KEYS_311, .heaptype_cached_keys = 872, .dictvalues_values = 0,
 		.dictvalues_capacity = NONE, .dictvalues_valid = NONE, .managed_values = 32,
 		.managed_tagged = 0, .long_tagged = 0, .tpflags_inline_values = 0,
+		.frame_gen = NONE, .gen_iframe = 80,
 	},
 	{
 		.major = 3, .minor = 12,
@@ -95,6 +99,7 @@ static const struct hl_pyver table[] = {
 		OBJECTS_KEYS_311, .heaptype_cached_keys = 880, .dictvalues_values = 0,
 		.dictvalues_capacity = NONE, .dictvalues_valid = NONE, .managed_values = NONE,
 		.managed_tagged = 1, .long_tagged = 1, .tpflags_inline_values = 0,
+		.frame_gen = NONE, .gen_iframe = 72,
 	},
 	{
 		.major = 3, .minor = 13,
@@ -112,6 +117,7 @@ static const struct hl_pyver table[] = {
 		OBJECTS_KEYS_311, .heaptype_cached_keys = 880, .dictvalues_values = 8,
 		.dictvalues_capacity = 0, .dictvalues_valid = 3, .managed_values = NONE,
 		.managed_tagged = 0, .long_tagged = 1, .tpflags_inline_values = 1u << 2,
+		.frame_gen = NONE, .gen_iframe = 72,
 	},
 	{
 		.major = 3, .minor = 14,
@@ -131,6 +137,7 @@ static const struct hl_pyver table[] = {
 		OBJECTS_KEYS_311, .heaptype_cached_keys = 880, .dictvalues_values = 8,
 		.dictvalues_capacity = 0, .dictvalues_valid = 3, .managed_values = NONE,
 		.managed_tagged = 0, .long_tagged = 1, .tpflags_inline_values = 1u << 2,
+		.frame_gen = NONE, .gen_iframe = 72,
 	},
 };
 
@@ -155,6 +162,8 @@ void hl_pyver_to_bpf(const struct hl_pyver *v, struct hl_py_offsets *o)
 	o->frame_lasti = v->frame_lasti;
 	o->frame_owner = v->frame_owner;
 	o->frame_is_entry = v->frame_is_entry;
+	o->frame_gen = v->frame_gen;
+	o->gen_iframe = v->gen_iframe;
 	o->code_adaptive = v->code_adaptive;
 	/* Eight aligned bytes holding co_firstlineno: immutable, and different for most pairs
 	 * of code objects that could share an address over time. */

@@ -94,6 +94,10 @@ struct hl_pyver {
 	uint8_t long_tagged;	   /* 3.12+: long_size is lv_tag, not a signed digit count */
 	uint32_t tpflags_managed_dict; /* Py_TPFLAGS_MANAGED_DICT (3.11+), else 0 */
 	uint32_t tpflags_inline_values; /* Py_TPFLAGS_INLINE_VALUES (3.13+), else 0 */
+
+	/* Generators and coroutines: which one a frame belongs to (asyncio stacks). */
+	uint16_t frame_gen;  /* ≤3.10: PyFrameObject.f_gen */
+	uint16_t gen_iframe; /* 3.11+: the _PyInterpreterFrame embedded in PyGenObject */
 };
 
 /* The table entry for @major.@minor, or NULL when the version is not supported. */

@@ -179,24 +179,25 @@ enum {
 	D314_FRAME = D314_TSTATE + 9, /* ... owner, stackpointer, tlbc_index */
 	D314_CODE = D314_FRAME + 8,   /* ... adaptive, co_tlbc */
 	D314_UNICODE = D314_CODE + 11 + 2 + 4 + 3 + 3 + 4 + 3 + 2 + 3 + 3,
-	D314_COUNT = D314_UNICODE + 4,
+	D314_GEN = D314_UNICODE + 4 + 2, /* after gc: size, gi_name, gi_iframe, gi_frame_state */
+	D314_COUNT = D314_GEN + 4,
 };
 
 struct debug_layout {
 	unsigned runtime_head, interp_next, interp_threads_head, interp_modules, interp_ceval_gil,
 		interp_gil, interp_gil_locked, interp_gil_holder, tstate, frame, code, unicode,
-		count;
+		count, gen; /* gen: 0 when the layout has no gen_object group (3.13) */
 };
 
 static const struct debug_layout layout_313 = {
 	D313_RUNTIME_HEAD, D313_INTERP_NEXT, D313_INTERP_THREADS_HEAD, D313_INTERP_MODULES,
 	D313_INTERP_CEVAL_GIL, D313_INTERP_GIL, D313_INTERP_GIL_LOCKED, D313_INTERP_GIL_HOLDER,
-	D313_TSTATE, D313_FRAME, D313_CODE, D313_UNICODE, D313_COUNT,
+	D313_TSTATE, D313_FRAME, D313_CODE, D313_UNICODE, D313_COUNT, 0,
 };
 static const struct debug_layout layout_314 = {
 	D314_RUNTIME_HEAD, D314_INTERP_NEXT, D314_INTERP_THREADS_HEAD, D314_INTERP_MODULES,
 	D314_INTERP_CEVAL_GIL, D314_INTERP_GIL, D314_INTERP_GIL_LOCKED, D314_INTERP_GIL_HOLDER,
-	D314_TSTATE, D314_FRAME, D314_CODE, D314_UNICODE, D314_COUNT,
+	D314_TSTATE, D314_FRAME, D314_CODE, D314_UNICODE, D314_COUNT, D314_GEN,
 };
 
 static uint16_t off16(uint64_t v, bool *ok)
@@ -256,6 +257,8 @@ static int apply_debug_offsets(struct hl_python *py)
 	v->unicode_ascii_data = off16(u[3], &ok);
 	/* PyCompactUnicodeObject adds utf8_length and utf8 (3.12+; not in the debug offsets). */
 	v->unicode_compact_data = (uint16_t)(v->unicode_ascii_data + 16);
+	if (L->gen)
+		v->gen_iframe = off16(d[L->gen + 2], &ok);
 	if (!ok || v->tstate_size > HL_TSTATE_READ || v->frame_size > HL_FRAME_READ)
 		return -EINVAL;
 	return 0;

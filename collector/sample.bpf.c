@@ -262,9 +262,12 @@ static long walk_step(__u32 i, struct walk *w)
 	} else {
 		note_code(w, code, out->fingerprint);
 	}
+	out->gen = 0;
 	if (off->lasti_kind == HL_LASTI_INT) {
 		out->lasti = (__s32)buf_u32(scr->frame, off->frame_lasti, HL_FRAME_READ);
 		out->flags |= HL_PYF_ENTRY; /* ≤3.10: one C eval call per Python frame */
+		if (off->frame_gen != HL_OFF_NONE)
+			out->gen = buf_u64(scr->frame, off->frame_gen, HL_FRAME_READ);
 	} else {
 		__u64 ip = buf_u64(scr->frame, off->frame_lasti, HL_FRAME_READ);
 		__u64 start = code + off->code_adaptive;
@@ -279,8 +282,11 @@ static long walk_step(__u32 i, struct walk *w)
 		if (off->frame_is_entry != HL_OFF_NONE &&
 		    buf_u8(scr->frame, off->frame_is_entry, HL_FRAME_READ))
 			out->flags |= HL_PYF_ENTRY;
-		if (owner == 1) /* FRAME_OWNED_BY_GENERATOR on 3.11–3.14 */
+		/* FRAME_OWNED_BY_GENERATOR on 3.11–3.14: the frame lives inside its generator. */
+		if (owner == 1) {
 			out->flags |= HL_PYF_GENERATOR;
+			out->gen = w->frame - off->gen_iframe;
+		}
 	}
 	w->n++;
 	w->frame = next;

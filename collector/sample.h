@@ -69,6 +69,8 @@ struct hl_py_offsets {
 	__u16 unicode_state;
 	__u16 unicode_ascii_data;   /* character data of a compact ASCII str */
 	__u16 unicode_compact_data; /* character data of a compact non-ASCII str */
+	__u16 frame_gen;	   /* ≤3.10 f_gen: the generator a frame belongs to */
+	__u16 gen_iframe;	   /* 3.11+: offset of the frame embedded in its generator */
 	__u16 tstate_size;	   /* bytes of PyThreadState to read (≤ HL_TSTATE_READ) */
 	__u16 frame_size;	   /* bytes of a frame struct to read (≤ HL_FRAME_READ) */
 	__u8 lasti_kind;	   /* enum hl_lasti_kind */
@@ -122,6 +124,7 @@ struct hl_py_frame {
 	__u64 fingerprint; /* 8 bytes of the code object at off.code_fingerprint */
 	__s32 lasti;	   /* ≤3.10 raw f_lasti; 3.11+ code-unit index of the instruction */
 	__u32 flags;	   /* enum hl_py_frame_flags */
+	__u64 gen;	   /* the generator or coroutine running this frame, 0 if none */
 };
 
 struct hl_record_header {

@@ -1117,7 +1117,7 @@ int64_t hl_store__intern_function(struct hl_store *store, enum hl_function_kind 
 
 	if (store->readonly)
 		return -EROFS;
-	if (kind < HL_FUNC_PYTHON || kind > HL_FUNC_EVAL)
+	if (kind < HL_FUNC_PYTHON || kind > HL_FUNC_TASK)
 		return -EINVAL;
 	name = name ? name : "";
 	file = file ? file : "";

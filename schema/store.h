@@ -28,6 +28,9 @@ enum hl_function_kind {
 	 * split pieces).  Stored in place, with the Python frames it runs above it; the mixed
 	 * view hides it (the Python frames replace it), the native view shows it. */
 	HL_FUNC_EVAL = 5,
+	/* An asyncio task boundary in a logical stack: name "[task: NAME]" (with the number of
+	 * awaiting tasks when several wait for it).  The frames above it ran in that task. */
+	HL_FUNC_TASK = 6,
 };
 
 enum hl_thread_state {

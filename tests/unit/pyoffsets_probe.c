@@ -149,6 +149,8 @@ static void frame(void)
 	OFF("frame_lasti", PyFrameObject, f_lasti);
 	NONE("frame_owner");
 	NONE("frame_is_entry");
+	OFF("frame_gen", PyFrameObject, f_gen);
+	NONE("gen_iframe");
 #else
 	OFF("frame_back", _PyInterpreterFrame, previous);
 #if PY_VERSION_HEX < 0x030d0000
@@ -164,6 +166,8 @@ static void frame(void)
 #else
 	NONE("frame_is_entry");
 #endif
+	NONE("frame_gen");
+	OFF("gen_iframe", PyGenObject, gi_iframe);
 #endif
 	printf("sizeof frame %zu # sizeof(%s)\n", sizeof(probe_frame),
 	       PY_VERSION_HEX < 0x030b0000 ? "PyFrameObject" : "_PyInterpreterFrame");

@@ -49,7 +49,7 @@
 	X(dictkeys_nentries) X(dictkeys_indices) X(dictvalues_values) \
 	X(dictvalues_capacity) X(dictvalues_valid) X(managed_dict) X(managed_values) \
 	X(module_dict) X(long_size) X(long_digits) X(managed_tagged) X(long_tagged) \
-	X(tpflags_managed_dict) X(tpflags_inline_values)
+	X(tpflags_managed_dict) X(tpflags_inline_values) X(frame_gen) X(gen_iframe)
 /* clang-format on */
 
 struct field {
