@@ -837,28 +837,11 @@ const char *hl_mode_name(enum hl_mode mode)
 	return mode == HL_MODE_PYTHON ? "python" : mode == HL_MODE_NATIVE ? "native" : "mixed";
 }
 
-static int grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 256;
-	void *bigger;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	bigger = realloc(*buf, n * elem);
-	if (!bigger)
-		return -ENOMEM;
-	*buf = bigger;
-	*cap = n;
-	return 0;
-}
-
 static int chain_push(struct hl_session *s, size_t *n, int64_t id)
 {
 	if (id < 0)
 		return (int)id;
-	if (grow((void **)&s->chain, &s->chain_cap, *n + 1, sizeof(*s->chain)))
+	if (hl_grow((void **)&s->chain, &s->chain_cap, *n + 1, sizeof(*s->chain)))
 		return -ENOMEM;
 	s->chain[(*n)++] = id;
 	return 0;
@@ -924,9 +907,9 @@ static const struct native_entry *native_at(struct hl_session *s, struct target 
 	e.eval = m && s->opts.mode == HL_MODE_MIXED &&
 		 hl_native_in_eval(m, exact ? pc : pc - 1);
 	module = m ? (m->path[0] ? m->path : "[anonymous]") : "";
-	if (grow((void **)&s->native_entries, &s->cap_native_entries, s->nr_native_entries + 1,
+	if (hl_grow((void **)&s->native_entries, &s->cap_native_entries, s->nr_native_entries + 1,
 		 sizeof(*s->native_entries)) ||
-	    grow((void **)&s->native_ids, &s->cap_native_ids, s->nr_native_ids + (size_t)n,
+	    hl_grow((void **)&s->native_ids, &s->cap_native_ids, s->nr_native_ids + (size_t)n,
 		 sizeof(*s->native_ids))) {
 		*err = -ENOMEM;
 		return NULL;

@@ -2,6 +2,7 @@
 #include "common/intern.h"
 #include "common/hash.h"
 #include "common/hashmap.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -66,28 +67,11 @@ bool hl_intern__find(const struct hl_intern *in, const void *key, size_t len, ui
 	}
 }
 
-static int grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 64;
-	void *bigger;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	bigger = realloc(*buf, n * elem);
-	if (!bigger)
-		return -ENOMEM;
-	*buf = bigger;
-	*cap = n;
-	return 0;
-}
-
 int hl_intern__add(struct hl_intern *in, uint64_t slot, const void *key, size_t len, int64_t id)
 {
-	if (grow((void **)&in->entries, &in->cap_entries, in->nr_entries + 1,
+	if (hl_grow((void **)&in->entries, &in->cap_entries, in->nr_entries + 1,
 		 sizeof(*in->entries)) ||
-	    grow((void **)&in->keys, &in->keys_cap, in->keys_len + len, 1) ||
+	    hl_grow((void **)&in->keys, &in->keys_cap, in->keys_len + len, 1) ||
 	    hl_map__set(in->map, slot, in->nr_entries))
 		return -ENOMEM;
 	memcpy(in->keys + in->keys_len, key, len);

@@ -143,6 +143,26 @@ uint64_t hl_self_cpu_ns(void)
 	return clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 }
 
+int hl_grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 64;
+	void *bigger;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need) {
+		if (n > SIZE_MAX / 2 / elem)
+			return -ENOMEM;
+		n *= 2;
+	}
+	bigger = realloc(*buf, n * elem);
+	if (!bigger)
+		return -ENOMEM;
+	*buf = bigger;
+	*cap = n;
+	return 0;
+}
+
 size_t hl_strlcpy(char *dst, const char *src, size_t size)
 {
 	size_t len = strlen(src);

@@ -34,5 +34,22 @@ uint64_t hl_now_realtime_ns(void);
 /* CPU time (user + system) this process has used, in nanoseconds. */
 uint64_t hl_self_cpu_ns(void);
 
+/* Makes room for @need elements of @elem bytes in the malloc'ed array *@buf of capacity
+ * *@cap, doubling (from 64) so appends cost amortized O(1).  Returns 0, or -ENOMEM with the
+ * array unchanged. */
+int hl_grow(void **buf, size_t *cap, size_t need, size_t elem);
+
+/* The value of hex digit @c (0-9, a-f, A-F), or -1. */
+static inline int hl_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* strlcpy semantics: always NUL-terminates when size > 0, returns strlen(src). */
 size_t hl_strlcpy(char *dst, const char *src, size_t size);

@@ -1049,23 +1049,6 @@ int hl_store__set_thread_name(struct hl_store *store, int64_t thread_id, const c
 
 /* ---- interning ---------------------------------------------------------------------------- */
 
-static int grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 64;
-	void *bigger;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	bigger = realloc(*buf, n * elem);
-	if (!bigger)
-		return -ENOMEM;
-	*buf = bigger;
-	*cap = n;
-	return 0;
-}
-
 /* Steps an INSERT ... RETURNING id (already bound); when it inserted nothing (the row exists),
  * steps the matching SELECT (bound the same way) instead.  Resets and unbinds both. */
 static int64_t insert_or_select(struct hl_store *store, sqlite3_stmt *insert, sqlite3_stmt *select,
@@ -1101,7 +1084,7 @@ static int64_t insert_or_select(struct hl_store *store, sqlite3_stmt *insert, sq
 
 static int reserve_scratch(struct hl_store *store, size_t need)
 {
-	return grow((void **)&store->scratch, &store->scratch_cap, need, 1);
+	return hl_grow((void **)&store->scratch, &store->scratch_cap, need, 1);
 }
 
 int64_t hl_store__intern_function(struct hl_store *store, enum hl_function_kind kind,

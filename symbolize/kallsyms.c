@@ -71,13 +71,8 @@ static bool parse_line(const char *s, const char *end, uint64_t *addr, int *rank
 	for (; s < end && *s != ' '; s++, digits++) {
 		int d;
 
-		if (*s >= '0' && *s <= '9')
-			d = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			d = *s - 'a' + 10;
-		else if (*s >= 'A' && *s <= 'F')
-			d = *s - 'A' + 10;
-		else
+		d = hl_hex_digit(*s);
+		if (d < 0)
 			return false;
 		if (digits == 16)
 			return false;

@@ -1029,23 +1029,6 @@ struct func_index {
 #define CU_FUNC_DEPTH	8	   /* namespaces inside namespaces */
 #define FUNC_DIES_MAX	(4u << 20) /* DIEs visited to index one subprogram */
 
-static int grow_array(void **v, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 64;
-	void *bigger;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	bigger = realloc(*v, n * elem);
-	if (!bigger)
-		return -ENOMEM;
-	*v = bigger;
-	*cap = n;
-	return 0;
-}
-
 static void collect_funcs(Dwarf_Die *parent, struct cu_funcs *f, size_t *cap, int depth)
 {
 	Dwarf_Die child, next;
@@ -1061,7 +1044,7 @@ static void collect_funcs(Dwarf_Die *parent, struct cu_funcs *f, size_t *cap, in
 
 			while ((off = dwarf_ranges(&child, off, &base, &start, &end)) > 0) {
 				if (!start || end <= start ||
-				    grow_array((void **)&f->v, cap, f->n + 1, sizeof(*f->v)))
+				    hl_grow((void **)&f->v, cap, f->n + 1, sizeof(*f->v)))
 					continue;
 				f->v[f->n++] =
 				    (struct cu_func){start, end, dwarf_dieoffset(&child)};
@@ -1153,7 +1136,7 @@ static struct func_index *func_index_build(Dwarf_Die *sub)
 	size_t cap_nodes = 0, cap_kids = 0, visited = 0, i;
 	unsigned sp = 0;
 
-	if (!fi || grow_array((void **)&fi->nodes, &cap_nodes, 1, sizeof(*fi->nodes)))
+	if (!fi || hl_grow((void **)&fi->nodes, &cap_nodes, 1, sizeof(*fi->nodes)))
 		goto out_free;
 	fi->nodes[fi->nnodes++] = (struct inl_node){dwarf_dieoffset(sub), 0, 0};
 	if (!dwarf_child(sub, &stack[0].die)) {
@@ -1173,7 +1156,7 @@ static struct func_index *func_index_build(Dwarf_Die *sub)
 			Dwarf_Addr base, start, end;
 			ptrdiff_t off = 0;
 
-			if (grow_array((void **)&fi->nodes, &cap_nodes, fi->nnodes + 1,
+			if (hl_grow((void **)&fi->nodes, &cap_nodes, fi->nnodes + 1,
 				       sizeof(*fi->nodes)))
 				goto out_free;
 			inner = fi->nnodes++;
@@ -1181,7 +1164,7 @@ static struct func_index *func_index_build(Dwarf_Die *sub)
 			while ((off = dwarf_ranges(&die, off, &base, &start, &end)) > 0) {
 				if (end <= start || fi->nkids >= FUNC_NODES_MAX)
 					continue;
-				if (grow_array((void **)&fi->kids, &cap_kids, fi->nkids + 1,
+				if (hl_grow((void **)&fi->kids, &cap_kids, fi->nkids + 1,
 					       sizeof(*fi->kids)))
 					goto out_free;
 				fi->kids[fi->nkids++] = (struct inl_kid){start, end, inner, parent};

@@ -5,6 +5,7 @@
  * everything. */
 #define _GNU_SOURCE
 #include "symbolize/perfmap.h"
+#include "common/util.h"
 #include "symbolize/strpool.h"
 
 #include <errno.h>
@@ -91,13 +92,8 @@ static bool parse_hex(const char **p, const char *end, uint64_t *out)
 	for (; s < end; s++, digits++) {
 		int d;
 
-		if (*s >= '0' && *s <= '9')
-			d = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			d = *s - 'a' + 10;
-		else if (*s >= 'A' && *s <= 'F')
-			d = *s - 'A' + 10;
-		else
+		d = hl_hex_digit(*s);
+		if (d < 0)
 			break;
 		if (digits == 16)
 			return false;
