@@ -872,10 +872,10 @@ struct native_key {
 };
 
 /* The native frames at @pc (an interrupted instruction when @exact, else a return address):
- * symbolized once per (image, address), with inlined functions expanded.  Returns the entry,
- * or NULL on a store error (in *err). */
-static const struct native_entry *native_at(struct hl_session *s, struct target *t, uint64_t pc,
-					    bool exact, int *err)
+ * symbolized once per (image, address), with inlined functions expanded.  Returns the index
+ * of the entry in s->native_entries (an index: the array moves as it grows), or a negative
+ * errno on a store error. */
+static int64_t native_at(struct hl_session *s, struct target *t, uint64_t pc, bool exact)
 {
 	struct native_key key = {.space = t->space, .exact = exact, .pc = pc};
 	struct hl_native_frame nf[HL_NATIVE_MAX_FRAMES];
@@ -888,9 +888,8 @@ static const struct native_entry *native_at(struct hl_session *s, struct target 
 	int64_t idx;
 	int n = 0, j;
 
-	*err = 0;
 	if (hl_intern__find(s->natives, &key, sizeof(key), &slot, &idx))
-		return &s->native_entries[idx];
+		return idx;
 	as = addrspace_of(s, t);
 	if (as)
 		m = hl_addrspace__find(as, pc);
@@ -910,10 +909,8 @@ static const struct native_entry *native_at(struct hl_session *s, struct target 
 	if (hl_grow((void **)&s->native_entries, &s->cap_native_entries, s->nr_native_entries + 1,
 		 sizeof(*s->native_entries)) ||
 	    hl_grow((void **)&s->native_ids, &s->cap_native_ids, s->nr_native_ids + (size_t)n,
-		 sizeof(*s->native_ids))) {
-		*err = -ENOMEM;
-		return NULL;
-	}
+		 sizeof(*s->native_ids)))
+		return -ENOMEM;
 	e.first = (uint32_t)s->nr_native_ids;
 	/* native.h lists innermost first; a stack is stored outermost first. */
 	for (j = n - 1; j >= 0; j--) {
@@ -925,10 +922,8 @@ static const struct native_entry *native_at(struct hl_session *s, struct target 
 		fr = fn < 0 ? fn
 			    : hl_store__intern_frame_file(s->store, fn, nf[j].file, nf[j].line,
 							  nf[j].function_start);
-		if (fr < 0) {
-			*err = (int)fr;
-			return NULL;
-		}
+		if (fr < 0)
+			return fr;
 		s->native_ids[s->nr_native_ids++] = fr;
 	}
 	e.count = (uint8_t)n;
@@ -940,7 +935,7 @@ static const struct native_entry *native_at(struct hl_session *s, struct target 
 	 * rather than remember them as unknown. */
 	if (m && (m->binary || nf[0].source == HL_NATIVE_PERFMAP))
 		hl_intern__add(s->natives, slot, &key, sizeof(key), idx);
-	return &s->native_entries[idx];
+	return idx;
 }
 
 static int64_t kernel_frame(struct hl_session *s, uint64_t pc)
@@ -1020,7 +1015,7 @@ static int64_t mixed_stack(struct hl_session *s, struct target *t, const struct 
 	/* Python groups, innermost first: group g spans frames [lo[g], hi[g]]. */
 	int lo[HL_PY_MAX_FRAMES], hi[HL_PY_MAX_FRAMES];
 	enum hl_unwind_end end = HL_UNWIND_ROOT;
-	const struct native_entry *entry[HL_NATIVE_MAX_PCS];
+	int64_t entry[HL_NATIVE_MAX_PCS]; /* indices into s->native_entries */
 	int groups = 0, evals = 0, g, i, err = 0;
 	unsigned npc = 0, j;
 	size_t n = 0;
@@ -1043,10 +1038,10 @@ static int64_t mixed_stack(struct hl_session *s, struct target *t, const struct 
 				  HL_NATIVE_MAX_PCS, &npc, &end);
 	}
 	for (j = 0; j < npc; j++) {
-		entry[j] = native_at(s, t, s->pcs[j], s->pc_flags[j] & HL_UNWIND_EXACT_PC, &err);
-		if (!entry[j])
-			return err;
-		evals += entry[j]->eval;
+		entry[j] = native_at(s, t, s->pcs[j], s->pc_flags[j] & HL_UNWIND_EXACT_PC);
+		if (entry[j] < 0)
+			return entry[j];
+		evals += s->native_entries[entry[j]].eval;
 	}
 
 	/* Root: why the Python chain is cut, then Python frames whose eval frames were lost. */
@@ -1081,7 +1076,7 @@ static int64_t mixed_stack(struct hl_session *s, struct target *t, const struct 
 	/* Native frames, outermost first; eval frames take Python groups from the inside. */
 	g = evals - 1;
 	for (j = npc; j-- > 0 && !err;) {
-		const struct native_entry *e = entry[j];
+		const struct native_entry *e = &s->native_entries[entry[j]];
 		unsigned k;
 
 		err = chain_push(s, &n, s->native_ids[e->first]);
