@@ -13,4 +13,5 @@ enum hl_exit {
  * an enum hl_exit value. */
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);

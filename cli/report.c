@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "cli/commands.h"
+#include "cli/filters.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "report/profile.h"
@@ -19,6 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define SYNOPSIS                                                                               \
+	"usage: hotloop report FILE [--format FORMAT] [-o OUT] [-n ROWS] [--min-percent PCT]\n"  \
+	"                      [--function REGEX] [--title TEXT] [filters] [--python-only|\n"    \
+	"                      --native-only]\n"
 
 static void usage(FILE *out)
 {
@@ -27,43 +34,54 @@ static void usage(FILE *out)
 
 	formats = hl_report_formats(&nr);
 	fprintf(out,
-		"usage: hotloop report FILE [--format FORMAT] [-o OUT] [--pid PID] [--tid TID]\n"
-		"                      [--profile ID] [-n ROWS]\n\n"
+		SYNOPSIS "\n"
 		"Print or export the samples recorded in FILE (it may still be recording).\n"
 		"Every profile in FILE is reported together unless --profile picks one.\n\n"
 		"options:\n"
-		"  -f, --format FORMAT  output format, one of:\n");
+		"  -f, --format FORMAT  output format (default top, also when stdout is not a\n"
+		"                       terminal), one of:\n");
 	for (i = 0; i < nr; i++)
-		fprintf(out, "         %-7s %s\n", formats[i].name, formats[i].summary);
+		fprintf(out, "         %-10s %s\n", formats[i].name, formats[i].summary);
 	fprintf(out,
 		"  -o, --output OUT     write to OUT instead of stdout (mode 0644; an existing\n"
-		"                       OUT is replaced, a symbolic link is refused)\n"
-		"  -n, --rows ROWS      top: functions to list (default %d, 0 for all)\n"
-		"      --pid PID        only samples of process PID\n"
-		"      --tid TID        only samples of thread TID\n"
-		"      --profile ID     only profile ID (profile.id in FILE)\n"
+		"                       OUT is replaced, a symbolic link is refused); pprof is\n"
+		"                       binary and is not written to a terminal\n"
+		"  -n, --rows ROWS      top: functions to list (default %d); lines: functions\n"
+		"                       to detail (default %d); 0 for all\n"
+		"      --min-percent PCT  tree: leave out call paths below PCT%% of the samples\n"
+		"                       (default %.1f)\n"
+		"      --function REGEX lines: detail the functions whose label matches REGEX\n"
+		"      --title TEXT     svg, html, speedscope: the title (default: FILE)\n"
 		"  -h, --help           show this help\n\n"
+		"%s\n"
 		"examples:\n"
 		"  hotloop report app.db\n"
-		"  hotloop report app.db -n 50 --pid 1234\n"
-		"  hotloop report app.db --format folded -o app.folded\n"
-		"  hotloop report app.db --format folded | flamegraph.pl > app.svg\n"
-		"  hotloop report app.db --format folded | inferno-flamegraph > app.svg\n\n"
+		"  hotloop report app.db -n 50 --pid 1234 --no-gil\n"
+		"  hotloop report app.db --format html -o app.html\n"
+		"  hotloop report app.db --format tree --python-only --focus handle_request\n"
+		"  hotloop report app.db --format lines --function '^Store\\._match'\n"
+		"  hotloop report app.db -f pprof -o app.pb.gz; go tool pprof -top app.pb.gz\n"
+		"  hotloop report app.db --format folded | flamegraph.pl > app.svg\n\n"
 		"Filters that match no sample give an empty report and a note on stderr.\n"
 		"Exit status: 0 success (also for an empty report), 2 error (FILE missing,\n"
 		"foreign, damaged or from a newer hotloop; OUT not writable), 64 usage.\n"
 		"docs/formats.md describes the formats.\n",
-		HL_TOP_DEFAULT_ROWS);
+		HL_TOP_DEFAULT_ROWS, HL_LINES_DEFAULT_FUNCTIONS, HL_TREE_DEFAULT_MIN_PERCENT,
+		hl_filter_help);
+}
+
+static int usage_hint(void)
+{
+	fprintf(stderr, SYNOPSIS "'hotloop report --help' explains the options.\n");
+	return HL_EXIT_USAGE;
 }
 
 static int usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "hotloop report: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nusage: hotloop report FILE [--format FORMAT] [-o OUT] [--pid PID] "
-			"[--tid TID] [--profile ID] [-n ROWS]\n"
-			"'hotloop report --help' explains the options.\n");
-	return HL_EXIT_USAGE;
+	fputc('\n', stderr);
+	return usage_hint();
 }
 
 static int compare_u32(const void *a, const void *b)
@@ -106,14 +124,6 @@ static void explain_empty(const struct hl_profile *profile, const char *path,
 	free(pids);
 }
 
-/* "pid 1234, tid 1235": how the filters read in top's header and in notes. */
-static void append_label(char *label, size_t size, const char *name, int64_t value)
-{
-	size_t len = strlen(label);
-
-	snprintf(label + len, size - len, "%s%s %" PRId64, len ? ", " : "", name, value);
-}
-
 static int finish_output(FILE *out, const char *name)
 {
 	int failed = fflush(out) != 0 || ferror(out);
@@ -129,25 +139,29 @@ static int finish_output(FILE *out, const char *name)
 	return 0;
 }
 
+enum { OPT_MIN_PERCENT = 0x2000, OPT_FUNCTION, OPT_TITLE };
+
 int cmd_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"format", required_argument, NULL, 'f'},
 		{"output", required_argument, NULL, 'o'},
 		{"rows", required_argument, NULL, 'n'},
-		{"pid", required_argument, NULL, 'P'},
-		{"tid", required_argument, NULL, 'T'},
-		{"profile", required_argument, NULL, 'I'},
+		{"min-percent", required_argument, NULL, OPT_MIN_PERCENT},
+		{"function", required_argument, NULL, OPT_FUNCTION},
+		{"title", required_argument, NULL, OPT_TITLE},
 		{"help", no_argument, NULL, 'h'},
+		HL_FILTER_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
-	struct hl_report_options options = {.rows = HL_TOP_DEFAULT_ROWS};
+	struct hl_report_options options = {.min_percent = HL_TREE_DEFAULT_MIN_PERCENT};
 	struct hl_report_filter filter = {0};
+	struct hl_filter_label filter_label = {{0}};
 	const struct hl_report_format *format = hl_report_format_find("top");
 	const char *path, *output = NULL;
-	char filter_label[96] = "";
 	struct hl_profile *profile;
 	struct hl_store *store;
+	bool rows_given = false;
 	FILE *out = stdout;
 	uint64_t value;
 	int opt, err, ret = HL_EXIT_ERROR;
@@ -169,32 +183,30 @@ int cmd_report(int argc, char **argv)
 				return usage_error("-n wants a number of rows (0: all), not '%s'",
 						   optarg);
 			options.rows = (size_t)value;
+			rows_given = true;
 			break;
-		case 'P':
-			if (hl_parse_u64(optarg, 10, 1, UINT32_MAX, &value))
-				return usage_error("--pid wants a process id, not '%s'", optarg);
-			filter.has_pid = true;
-			filter.pid = (uint32_t)value;
+		case OPT_MIN_PERCENT:
+			if (hl_parse_double(optarg, 0, 100, &options.min_percent))
+				return usage_error(
+				    "--min-percent wants a percentage (0-100), not '%s'", optarg);
 			break;
-		case 'T':
-			if (hl_parse_u64(optarg, 10, 1, UINT32_MAX, &value))
-				return usage_error("--tid wants a thread id, not '%s'", optarg);
-			filter.has_tid = true;
-			filter.tid = (uint32_t)value;
+		case OPT_FUNCTION:
+			options.function = optarg;
 			break;
-		case 'I':
-			if (hl_parse_u64(optarg, 10, 1, INT64_MAX, &value))
-				return usage_error("--profile wants a profile id, not '%s'",
-						   optarg);
-			filter.profile_id = (int64_t)value;
+		case OPT_TITLE:
+			options.title = optarg;
 			break;
 		case 'h':
 			usage(stdout);
 			return HL_EXIT_OK;
 		case ':':
 			return usage_error("option '%s' needs a value", argv[optind - 1]);
-		default:
+		case '?':
 			return usage_error("unknown option '%s'", argv[optind - 1]);
+		default:
+			if (hl_filter_option("report", opt, optarg, &filter, &filter_label))
+				return usage_hint();
+			break;
 		}
 	}
 	if (optind >= argc)
@@ -202,15 +214,26 @@ int cmd_report(int argc, char **argv)
 	if (optind + 1 < argc)
 		return usage_error("one FILE at a time ('%s' is extra)", argv[optind + 1]);
 	path = argv[optind];
+	if (hl_filter_finish("report", &filter))
+		return usage_hint();
+	if (options.function) {
+		struct hl_report_filter check = {.focus = options.function};
+		char why[256];
 
-	if (filter.profile_id)
-		append_label(filter_label, sizeof(filter_label), "profile", filter.profile_id);
-	if (filter.has_pid)
-		append_label(filter_label, sizeof(filter_label), "pid", filter.pid);
-	if (filter.has_tid)
-		append_label(filter_label, sizeof(filter_label), "tid", filter.tid);
-	if (*filter_label)
-		options.filter_label = filter_label;
+		if (hl_report_filter_check(&check, why, sizeof(why)))
+			return usage_error("--function is not a valid regular expression: '%s'",
+					   options.function);
+	}
+	if (!rows_given)
+		options.rows = strcmp(format->name, "lines") ? HL_TOP_DEFAULT_ROWS
+							    : HL_LINES_DEFAULT_FUNCTIONS;
+	if (*filter_label.text)
+		options.filter_label = filter_label.text;
+	if (!options.title)
+		options.title = path;
+	if (format->binary && !output && isatty(STDOUT_FILENO))
+		return usage_error("%s is binary: write it with -o OUT or redirect stdout",
+				   format->name);
 
 	store = hl_store__open(path, HL_STORE_READONLY);
 	if (!store)

@@ -143,54 +143,33 @@ static double percent(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-static void write_header(const struct hl_profile *p, const struct hl_report_options *opts,
-			 struct hl_buf *scratch, FILE *out)
-{
-	const struct hl_rsummary *s = hl_profile__summary(p);
-
-	fprintf(out, "%" PRIu64 " samples", s->selected);
-	if (s->selected != s->stored)
-		fprintf(out, " of %" PRIu64 " stored", s->stored);
-	fprintf(out, " (lost %" PRIu64 ", truncated %" PRIu64 "), %zu profile%s", s->lost,
-		s->truncated, s->profiles, s->profiles == 1 ? "" : "s");
-	if (s->end_ns && s->end_ns >= s->start_ns)
-		fprintf(out, ", %.2f s", (double)(s->end_ns - s->start_ns) / 1e9);
-	else if (s->profiles)
-		fprintf(out, ", duration unknown (recording unfinished or interrupted)");
-	if (s->frequency_hz)
-		fprintf(out, " at %" PRIu32 " Hz", s->frequency_hz);
-	fputc('\n', out);
-	if (s->command) {
-		scratch->len = 0;
-		if (!hl_label_escape(scratch, s->command, 0) && scratch->len)
-			fprintf(out, "command: %.*s\n", (int)scratch->len, scratch->data);
-	}
-	if (opts->filter_label)
-		fprintf(out, "filter: %s\n", opts->filter_label);
-}
-
 int hl_top_write(const struct hl_profile *p, const struct hl_report_options *opts, FILE *out)
 {
 	const struct hl_rsummary *s = hl_profile__summary(p);
 	struct hl_buf label = {0};
 	struct hl_top_row *rows;
-	size_t nr, shown, i;
+	size_t nr, nr_functions, shown, i;
+	const struct hl_rfunction *functions = hl_profile__functions(p, &nr_functions);
 	int err;
 
 	err = hl_top_compute(p, &rows, &nr);
 	if (err)
 		return err;
-	write_header(p, opts, &label, out);
-	fprintf(out, "\n%10s %7s %10s %7s  %s\n", "self", "self%", "total", "total%", "function");
+	hl_report_header(p, opts, out);
+	fprintf(out, "\n%10s %7s %10s %7s  %-6s  %s\n", "self", "self%", "total", "total%", "kind",
+		"function");
 	shown = opts->rows && opts->rows < nr ? opts->rows : nr;
 	for (i = 0; i < shown; i++) {
 		label.len = 0;
 		err = hl_label_function(&label, p, rows[i].function, 0);
 		if (err)
 			goto out_free;
-		fprintf(out, "%10" PRIu64 " %6.2f%% %10" PRIu64 " %6.2f%%  %.*s\n", rows[i].self,
-			percent(rows[i].self, s->selected), rows[i].total,
-			percent(rows[i].total, s->selected), (int)label.len, label.data);
+		fprintf(out, "%10" PRIu64 " %6.2f%% %10" PRIu64 " %6.2f%%  %-6s  %.*s\n",
+			rows[i].self, percent(rows[i].self, s->selected), rows[i].total,
+			percent(rows[i].total, s->selected),
+			hl_kind_name(rows[i].function == HL_NONE ? NULL
+								  : &functions[rows[i].function]),
+			(int)label.len, label.data);
 	}
 	if (shown < nr)
 		fprintf(out, "(%zu more function%s: -n 0 shows all)\n", nr - shown,

@@ -4,8 +4,8 @@
  * with ';' and a newline, samples without frames, two processes with one thread each, two
  * profiles), then checks:
  *   - top's self/total per function against hand-computed numbers (recursion counted once);
- *   - folded and top text against golden files in tests/fixtures/report/ (regenerate on
- *     purpose only: tests/fixtures/report/regenerate.sh);
+ *   - folded, top, tree, lines and json text against golden files in tests/fixtures/report/
+ *     (regenerate on purpose only: tests/fixtures/report/regenerate.sh);
  *   - --pid/--tid/--profile selecting exactly their samples, with an oracle computed by SQL
  *     through the `samples` view, and folded counts summing to the samples selected;
  *   - damaged rows (a cycle in the stack tree, a sample naming a missing stack) refused.
@@ -16,6 +16,7 @@
 #include "schema/store.h"
 #include "common/log.h"
 #include "tests/unit/check.h"
+#include "tests/unit/golden.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -175,43 +176,6 @@ static char *render(const char *format, const struct hl_report_filter *filter, s
 	return text;
 }
 
-/* Compares @actual with tests/fixtures/report/@name, or writes it there when
- * HOTLOOP_REGENERATE=1 (tests/fixtures/report/regenerate.sh). */
-static void check_golden(const char *name, const char *actual)
-{
-	const char *src = getenv("HOTLOOP_SOURCE_DIR");
-	char path[1024], what[128];
-	char *expected = NULL;
-	size_t len = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/tests/fixtures/report/%s", src ? src : ".", name);
-	snprintf(what, sizeof(what), "golden %s", name);
-	if (!actual) {
-		CHECK(0, what);
-		return;
-	}
-	if (getenv("HOTLOOP_REGENERATE") && !strcmp(getenv("HOTLOOP_REGENERATE"), "1")) {
-		f = fopen(path, "w");
-		CHECK(f && fputs(actual, f) >= 0 && !fclose(f), "writing golden file");
-		fprintf(stderr, "regenerated %s\n", path);
-		return;
-	}
-	f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "%s: missing (HOTLOOP_SOURCE_DIR set?)\n", path);
-		CHECK(0, what);
-		return;
-	}
-	if (getdelim(&expected, &len, '\0', f) < 0) {
-		free(expected);
-		expected = strdup("");
-	}
-	fclose(f);
-	CHECK_STR(expected, actual, what);
-	free(expected);
-}
-
 /* Sum of the counts at the end of each folded line; -1 for a malformed line. */
 static int64_t folded_sum(const char *text, int *lines)
 {
@@ -347,6 +311,18 @@ static void test_golden(void)
 	text = render("folded", &(struct hl_report_filter){.has_pid = true, .pid = 100}, 0);
 	check_golden("folded-pid100.txt", text);
 	free(text);
+	text = render("tree", NULL, 0);
+	check_golden("tree.txt", text);
+	free(text);
+	text = render("lines", NULL, 3);
+	check_golden("lines-n3.txt", text);
+	free(text);
+	text = render("json", NULL, 0);
+	check_golden("model.json", text);
+	free(text);
+	text = render("json", &(struct hl_report_filter){.has_tid = true, .tid = 201}, 0);
+	check_golden("model-tid201.json", text);
+	free(text);
 }
 
 static void test_filters(void)
@@ -413,8 +389,12 @@ static void test_filters(void)
 
 static void test_formats_table(void)
 {
-	CHECK(hl_report_format_find("top") != NULL, "format top");
-	CHECK(hl_report_format_find("folded") != NULL, "format folded");
+	static const char *const names[] = {"top", "tree", "lines", "folded", "svg", "html",
+					    "speedscope", "pprof", "json"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		CHECK(hl_report_format_find(names[i]) != NULL, names[i]);
 	CHECK(hl_report_format_find("nope") == NULL, "unknown format");
 	CHECK(hl_report_format_find("") == NULL, "empty format name");
 }

@@ -1,0 +1,205 @@
+/* cli/diff.c — `hotloop diff BASE HEAD`: compare two profiles per function, for CI.
+ *
+ * Loads both stores with the same filters and view (cli/filters.h), compares them
+ * (report/diff.h) and writes the chosen format.  Exit status: 0 no significant regression,
+ * 1 a function's share grew significantly beyond the threshold, 2 error, 64 usage.
+ * docs/formats.md ("diff") specifies the outputs and the test.
+ */
+#define _GNU_SOURCE
+#include "cli/commands.h"
+#include "cli/filters.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "report/diff.h"
+#include "report/profile.h"
+#include "schema/store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SYNOPSIS                                                                               \
+	"usage: hotloop diff BASE HEAD [--format FORMAT] [-o OUT] [--threshold PP]\n"           \
+	"                    [--significance P] [-n ROWS] [filters] [--python-only|--native-only]\n"
+
+static void usage(FILE *out)
+{
+	const struct hl_diff_format *formats;
+	size_t nr, i;
+
+	formats = hl_diff_formats(&nr);
+	fprintf(out,
+		SYNOPSIS "\n"
+		"Compare two profiles (e.g. a benchmark recorded on the base and on the head of\n"
+		"a pull request) per function: each function's self and total share of its\n"
+		"profile's samples, matched by (qualname, file) for Python, (name, library) for\n"
+		"native code, so moved lines do not matter.  A change counts when the share\n"
+		"moved by more than the threshold and a statistical test on the sample counts\n"
+		"says so (Agresti-Caffo z test against the threshold, Holm correction over all\n"
+		"functions).\n\n"
+		"options:\n"
+		"  -f, --format FORMAT  one of:\n");
+	for (i = 0; i < nr; i++)
+		fprintf(out, "         %-9s %s\n", formats[i].name, formats[i].summary);
+	fprintf(out,
+		"  -o, --output OUT     write to OUT instead of stdout\n"
+		"      --threshold PP   percentage points of share a function must grow by to\n"
+		"                       fail the gate (default %.2f)\n"
+		"      --significance P family-wise significance level (default %g)\n"
+		"  -n, --rows ROWS      text, markdown: rows per section (default %d, 0: all)\n"
+		"  -h, --help           show this help\n\n"
+		"%s\n"
+		"examples:\n"
+		"  hotloop diff base.db head.db\n"
+		"  hotloop diff base.db head.db --format markdown -o comment.md\n"
+		"  hotloop diff base.db head.db --threshold 1 --python-only -f html -o d.html\n\n"
+		"Exit status: 0 no significant regression, 1 a function's share grew\n"
+		"significantly beyond the threshold, 2 error, 64 usage.\n",
+		HL_DIFF_DEFAULT_THRESHOLD, HL_DIFF_DEFAULT_SIGNIFICANCE, HL_DIFF_DEFAULT_ROWS,
+		hl_filter_help);
+}
+
+static int usage_hint(void)
+{
+	fprintf(stderr, SYNOPSIS "'hotloop diff --help' explains the options.\n");
+	return HL_EXIT_USAGE;
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "hotloop diff: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return usage_hint();
+}
+
+enum { OPT_THRESHOLD = 0x2000, OPT_SIGNIFICANCE };
+
+int cmd_diff(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"format", required_argument, NULL, 'f'},
+		{"output", required_argument, NULL, 'o'},
+		{"rows", required_argument, NULL, 'n'},
+		{"threshold", required_argument, NULL, OPT_THRESHOLD},
+		{"significance", required_argument, NULL, OPT_SIGNIFICANCE},
+		{"help", no_argument, NULL, 'h'},
+		HL_FILTER_LONGOPTS,
+		{NULL, 0, NULL, 0},
+	};
+	struct hl_diff_options options = {
+		.threshold = HL_DIFF_DEFAULT_THRESHOLD,
+		.significance = HL_DIFF_DEFAULT_SIGNIFICANCE,
+		.rows = HL_DIFF_DEFAULT_ROWS,
+	};
+	const struct hl_diff_format *format = hl_diff_format_find("text");
+	struct hl_report_filter filter = {0};
+	struct hl_filter_label label = {{0}};
+	struct hl_store *store[2] = {NULL, NULL};
+	struct hl_profile *profile[2] = {NULL, NULL};
+	const char *output = NULL;
+	struct hl_diff d = {0};
+	FILE *out = stdout;
+	uint64_t value;
+	int opt, err, i, ret = HL_EXIT_ERROR;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":f:o:n:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			format = hl_diff_format_find(optarg);
+			if (!format)
+				return usage_error("unknown format '%s'", optarg);
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'n':
+			if (hl_parse_u64(optarg, 10, 0, SIZE_MAX, &value))
+				return usage_error("-n wants a number of rows (0: all), not '%s'",
+						   optarg);
+			options.rows = (size_t)value;
+			break;
+		case OPT_THRESHOLD:
+			if (hl_parse_double(optarg, 0, 100, &options.threshold))
+				return usage_error("--threshold wants percentage points (0-100), "
+						   "not '%s'",
+						   optarg);
+			break;
+		case OPT_SIGNIFICANCE:
+			if (hl_parse_double(optarg, 1e-300, 0.5, &options.significance))
+				return usage_error(
+				    "--significance wants a probability in (0, 0.5], "
+				    "not '%s'",
+				    optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return HL_EXIT_OK;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		case '?':
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		default:
+			if (hl_filter_option("diff", opt, optarg, &filter, &label))
+				return usage_hint();
+			break;
+		}
+	}
+	if (argc - optind != 2)
+		return usage_error("%s", argc - optind < 2 ? "give two files: BASE HEAD"
+							   : "give two files only: BASE HEAD");
+	if (hl_filter_finish("diff", &filter))
+		return usage_hint();
+	options.names[0] = argv[optind];
+	options.names[1] = argv[optind + 1];
+	options.view = filter.view;
+	if (*label.text)
+		options.filter_label = label.text;
+
+	for (i = 0; i < 2; i++) {
+		store[i] = hl_store__open(options.names[i], HL_STORE_READONLY);
+		if (!store[i])
+			goto out_free; /* hl_store__open said why */
+		profile[i] = hl_profile__load(store[i], &filter);
+		if (!profile[i])
+			goto out_free;
+		if (!hl_profile__summary(profile[i])->selected)
+			hl_warn("%s has no samples%s: every function shows as %s", options.names[i],
+				options.filter_label ? " that pass the filters" : "",
+				i ? "removed" : "added");
+	}
+	err = hl_diff__compute(&d, profile[0], profile[1], &options);
+	if (err) {
+		hl_err("comparing %s with %s failed: %s", options.names[0], options.names[1],
+		       strerror(-err));
+		goto out_free;
+	}
+	if (output) {
+		out = hl_create_output(output);
+		if (!out) {
+			hl_err("cannot create %s: %s: check the directory and permissions%s",
+			       output, strerror(errno),
+			       errno == ELOOP ? " (a symbolic link is refused)" : "");
+			goto out_free;
+		}
+	}
+	err = format->write(&d, out);
+	if (fflush(out) || ferror(out) || (out != stdout && fclose(out)) || err) {
+		hl_err("writing the %s diff failed: %s", format->name,
+		       err ? strerror(-err) : "check free space and permissions");
+		goto out_free;
+	}
+	ret = hl_diff__failed(&d) ? HL_EXIT_DEGRADED : HL_EXIT_OK;
+
+out_free:
+	hl_diff__release(&d);
+	for (i = 0; i < 2; i++) {
+		hl_profile__free(profile[i]);
+		hl_store__close(store[i]);
+	}
+	return ret;
+}
