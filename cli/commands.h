@@ -14,4 +14,5 @@ enum hl_exit {
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);

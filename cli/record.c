@@ -38,6 +38,7 @@ struct record_opts {
 	enum hl_mode mode;
 	bool follow_forks;
 	bool store_cmdlines;
+	bool async_stacks;
 	bool quiet;
 };
 
@@ -64,6 +65,8 @@ static void usage(FILE *out)
 		"(default 512)\n"
 		"      --no-follow       do not follow processes the targets fork\n"
 		"      --no-cmdline      do not store command lines (they may hold secrets)\n"
+		"      --no-async        keep asyncio samples as they ran (event loop, then the\n"
+		"                        task's coroutine) instead of under the tasks awaiting them\n"
 		"  -q, --quiet           no progress line and no summary\n"
 		"  -h, --help            this help\n"
 		"\n"
@@ -100,7 +103,8 @@ static int parse_pids(struct record_opts *o, const char *list)
 
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_MAX_FRAMES = 256, OPT_NO_FOLLOW, OPT_NO_CMDLINE, OPT_MODE, OPT_STACK_SIZE };
+	enum { OPT_MAX_FRAMES = 256, OPT_NO_FOLLOW, OPT_NO_CMDLINE, OPT_MODE, OPT_STACK_SIZE,
+	       OPT_NO_ASYNC };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"frequency", required_argument, NULL, 'F'},
@@ -111,6 +115,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{"stack-size", required_argument, NULL, OPT_STACK_SIZE},
 		{"no-follow", no_argument, NULL, OPT_NO_FOLLOW},
 		{"no-cmdline", no_argument, NULL, OPT_NO_CMDLINE},
+		{"no-async", no_argument, NULL, OPT_NO_ASYNC},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -119,7 +124,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 
 	*o = (struct record_opts){.output = "hotloop.db", .frequency = 999, .max_frames = 512,
 				  .stack_size = 32768, .mode = HL_MODE_MIXED,
-				  .follow_forks = true, .store_cmdlines = true};
+				  .follow_forks = true, .store_cmdlines = true,
+				  .async_stacks = true};
 	optind = 1;
 	/* '+': stop at the first non-option, the command's own arguments are not ours. */
 	while ((c = getopt_long(argc, argv, "+o:F:d:p:qh", longopts, NULL)) != -1) {
@@ -181,6 +187,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_NO_CMDLINE:
 			o->store_cmdlines = false;
+			break;
+		case OPT_NO_ASYNC:
+			o->async_stacks = false;
 			break;
 		case 'q':
 			o->quiet = true;
@@ -404,6 +413,7 @@ int cmd_record(int argc, char **argv)
 		.command = o.store_cmdlines ? command : NULL,
 		.target_pids = o.command ? pidbuf : o.pid_list,
 		.store_cmdlines = o.store_cmdlines,
+		.async_stacks = o.async_stacks,
 		.frequency_hz = (uint32_t)o.frequency,
 		.max_py_frames = (uint32_t)o.max_frames,
 		.mode = o.mode,

@@ -35,6 +35,7 @@ struct hl_session_opts {
 	uint32_t frequency_hz;
 	uint32_t max_py_frames;
 	bool follow_forks;
+	bool async_stacks; /* asyncio samples as logical stacks (the task's awaiters above) */
 };
 
 /* Opens (replacing) the database, loads the sampler.  NULL with errno set; the reason is

@@ -40,6 +40,30 @@
 	.dictkeys_log2_index_bytes = 9, .dictkeys_kind = 10, .dictkeys_nentries = 24,        \
 	.dictkeys_indices = 32, .managed_dict = 24, .tpflags_managed_dict = 1u << 4
 
+/* asyncio: fields with the same offset on 3.8–3.14.  PyTypeObject, PyListObject, PySetObject,
+ * PyWeakReference, PyCellObject, PyMethodObject, PyCFunctionObject and PyMethodDef from the
+ * headers; functools.partial, collections.deque, async_generator_asend and the FutureObj head
+ * (loop, callback0, context0, callbacks) from their .c files, measured at run time. */
+#define ASYNC_COMMON                                                                        \
+	.type_name = 24, .type_base = 256, .list_items = 24, .set_mask = 32, .set_table = 40, \
+	.weakref_object = 16, .cell_ref = 16, .method_self = 24, .cfunc_def = 16,           \
+	.cfunc_self = 24, .methoddef_name = 0, .partial_args = 24, .deque_leftblock = 24,    \
+	.deque_leftindex = 40, .asend_gen = 16, .fut_callback0 = 24, .fut_callbacks = 40
+/* ≤3.10: a generator points to its PyFrameObject. */
+#define ASYNC_FRAMEOBJECT_ERA                                                               \
+	ASYNC_COMMON, .code_flags = 36, .code_nlocalsplus = NONE, .gen_frame = 16,           \
+	.gen_frame_state = NONE, .frame_localsplus = NONE, .tuple_items = 24,               \
+	.tstate_state = NONE, .tstate_asyncio_running_task = NONE,                          \
+	.tstate_asyncio_tasks_head = NONE, .interp_asyncio_tasks_head = NONE,               \
+	.fut_awaited_by = NONE, .fut_awaited_by_is_set = NONE, .task_node = NONE
+/* 3.11–3.13: the frame is embedded in the generator; no task lists, no awaited_by. */
+#define ASYNC_IFRAME_ERA                                                                    \
+	ASYNC_COMMON, .code_flags = 48, .gen_frame = NONE, .frame_stack = 64,               \
+	.frame_stackdepth = NONE, .tuple_items = 24, .tstate_asyncio_running_task = NONE,   \
+	.tstate_asyncio_tasks_head = NONE, .interp_asyncio_tasks_head = NONE,               \
+	.wakeup_task = NONE, .fut_awaited_by = NONE, .fut_awaited_by_is_set = NONE,         \
+	.task_node = NONE
+
 static const struct hl_pyver table[] = {
 	{
 		.major = 3, .minor = 8, FRAMEOBJECT_ERA,
@@ -48,6 +72,9 @@ static const struct hl_pyver table[] = {
 		.tstate_size = 184, .frame_lasti = 104, .frame_size = 112,
 		OBJECTS_KEYS_38, .heaptype_cached_keys = 872,
 		.frame_gen = 96, .gen_iframe = NONE,
+		ASYNC_FRAMEOBJECT_ERA, .frame_stack = 72, .frame_stackdepth = NONE, .wakeup_task = 16,
+		.func_closure = 48, .task_size = 144, .fut_state = 72, .task_fut_waiter = 104, .task_coro = 112,
+		.task_name = 120,
 	},
 	{
 		.major = 3, .minor = 9, FRAMEOBJECT_ERA,
@@ -56,6 +83,9 @@ static const struct hl_pyver table[] = {
 		.tstate_size = 184, .frame_lasti = 104, .frame_size = 112,
 		OBJECTS_KEYS_38, .heaptype_cached_keys = 864,
 		.frame_gen = 96, .gen_iframe = NONE,
+		ASYNC_FRAMEOBJECT_ERA, .frame_stack = 72, .frame_stackdepth = NONE, .wakeup_task = 16,
+		.func_closure = 48, .task_size = 184, .fut_state = 80, .task_fut_waiter = 144, .task_coro = 152,
+		.task_name = 160,
 	},
 	{
 		.major = 3, .minor = 10, FRAMEOBJECT_ERA,
@@ -64,6 +94,9 @@ static const struct hl_pyver table[] = {
 		.tstate_size = 184, .frame_lasti = 96, .frame_size = 104,
 		OBJECTS_KEYS_38, .heaptype_cached_keys = 872,
 		.frame_gen = 88, .gen_iframe = NONE,
+		ASYNC_FRAMEOBJECT_ERA, .frame_stack = 64, .frame_stackdepth = 80, .wakeup_task = NONE,
+		.func_closure = 72, .task_size = 192, .fut_state = 88, .task_fut_waiter = 152, .task_coro = 160,
+		.task_name = 168,
 	},
 	{
 		.major = 3, .minor = 11,
@@ -82,6 +115,9 @@ static const struct hl_pyver table[] = {
 		.dictvalues_capacity = NONE, .dictvalues_valid = NONE, .managed_values = 32,
 		.managed_tagged = 0, .long_tagged = 0, .tpflags_inline_values = 0,
 		.frame_gen = NONE, .gen_iframe = 80,
+		ASYNC_IFRAME_ERA, .code_nlocalsplus = 76, .gen_frame_state = 75, .frame_localsplus = 72,
+		.tstate_state = NONE, .func_closure = 72, .task_size = 176, .fut_state = 88, .task_fut_waiter = 128,
+		.task_coro = 136, .task_name = 144,
 	},
 	{
 		.major = 3, .minor = 12,
@@ -100,6 +136,9 @@ static const struct hl_pyver table[] = {
 		.dictvalues_capacity = NONE, .dictvalues_valid = NONE, .managed_values = NONE,
 		.managed_tagged = 1, .long_tagged = 1, .tpflags_inline_values = 0,
 		.frame_gen = NONE, .gen_iframe = 72,
+		ASYNC_IFRAME_ERA, .code_nlocalsplus = 72, .gen_frame_state = 67, .frame_localsplus = 72,
+		.tstate_state = NONE, .func_closure = 72, .task_size = 176, .fut_state = 88, .task_fut_waiter = 128,
+		.task_coro = 136, .task_name = 144,
 	},
 	{
 		.major = 3, .minor = 13,
@@ -118,6 +157,9 @@ static const struct hl_pyver table[] = {
 		.dictvalues_capacity = 0, .dictvalues_valid = 3, .managed_values = NONE,
 		.managed_tagged = 0, .long_tagged = 1, .tpflags_inline_values = 1u << 2,
 		.frame_gen = NONE, .gen_iframe = 72,
+		ASYNC_IFRAME_ERA, .code_nlocalsplus = 72, .gen_frame_state = 67, .frame_localsplus = 72,
+		.tstate_state = 40, .func_closure = 72, .task_size = 144, .fut_state = 96, .task_fut_waiter = 112,
+		.task_coro = 120, .task_name = 128,
 	},
 	{
 		.major = 3, .minor = 14,
@@ -138,6 +180,14 @@ static const struct hl_pyver table[] = {
 		.dictvalues_capacity = 0, .dictvalues_valid = 3, .managed_values = NONE,
 		.managed_tagged = 0, .long_tagged = 1, .tpflags_inline_values = 1u << 2,
 		.frame_gen = NONE, .gen_iframe = 72,
+		ASYNC_COMMON, .code_flags = 48, .code_nlocalsplus = 72, .gen_frame = NONE,
+		.gen_frame_state = 67, .frame_stack = 64, .frame_stackdepth = NONE,
+		.frame_localsplus = 80, .tuple_items = 32, .tstate_state = 44,
+		.tstate_asyncio_running_task = 872, .tstate_asyncio_tasks_head = 880,
+		.interp_asyncio_tasks_head = 10880, .wakeup_task = NONE, .func_closure = 72,
+		.task_size = 168,
+		.fut_state = 104, .fut_awaited_by = 96, .fut_awaited_by_is_set = 109,
+		.task_fut_waiter = 120, .task_coro = 128, .task_name = 136, .task_node = 152,
 	},
 };
 

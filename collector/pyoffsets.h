@@ -98,6 +98,55 @@ struct hl_pyver {
 	/* Generators and coroutines: which one a frame belongs to (asyncio stacks). */
 	uint16_t frame_gen;  /* ≤3.10: PyFrameObject.f_gen */
 	uint16_t gen_iframe; /* 3.11+: the _PyInterpreterFrame embedded in PyGenObject */
+
+	/* asyncio logical stacks and `hotloop dump` (symbolize/asyncio.c, symbolize/pystack.c):
+	 * coroutine await chains, futures, tasks and the callbacks that link them.  Sources and
+	 * measurements: docs/internals.md, "asyncio". */
+	uint16_t type_name;	   /* PyTypeObject.tp_name (const char *) */
+	uint16_t type_base;	   /* tp_base */
+	uint16_t code_flags;	   /* co_flags (int): CO_COROUTINE, CO_ITERABLE_COROUTINE */
+	uint16_t code_nlocalsplus; /* 3.11+ co_nlocalsplus (int) */
+	uint16_t gen_frame;	   /* ≤3.10 gi_frame / cr_frame (PyFrameObject *) */
+	uint16_t gen_frame_state;  /* 3.11+ gi_frame_state (int8_t) */
+	uint16_t frame_stack;	   /* value stack: ≤3.9 f_stacktop, 3.10 f_valuestack (pointers),
+				      3.11–3.13 stacktop (int, slots from localsplus), 3.14
+				      stackpointer (pointer) */
+	uint16_t frame_stackdepth; /* 3.10 f_stackdepth (int) */
+	uint16_t frame_localsplus; /* 3.11+ localsplus[] */
+	uint16_t tuple_items;	   /* PyTupleObject.ob_item[] */
+	uint16_t list_items;	   /* PyListObject.ob_item (PyObject **); ob_size at 16 */
+	uint16_t set_mask;	   /* PySetObject.mask */
+	uint16_t set_table;	   /* PySetObject.table: {key, hash} entries */
+	uint16_t weakref_object;   /* PyWeakReference.wr_object */
+	uint16_t func_closure;	   /* PyFunctionObject.func_closure (tuple of cells) */
+	uint16_t cell_ref;	   /* PyCellObject.ob_ref */
+	uint16_t method_self;	   /* PyMethodObject.im_self (a bound method's instance) */
+	uint16_t cfunc_def;	   /* PyCFunctionObject.m_ml (PyMethodDef *) */
+	uint16_t cfunc_self;	   /* PyCFunctionObject.m_self */
+	uint16_t methoddef_name;   /* PyMethodDef.ml_name (const char *) */
+	uint16_t tstate_state;	   /* 3.13+ PyThreadState.state: attached, detached, suspended */
+	uint16_t tstate_asyncio_running_task; /* 3.14 _PyThreadStateImpl.asyncio_running_task */
+	uint16_t tstate_asyncio_tasks_head;   /* 3.14 _PyThreadStateImpl.asyncio_tasks_head */
+	uint16_t interp_asyncio_tasks_head;   /* 3.14 PyInterpreterState.asyncio_tasks_head */
+	/* Structs of .c files (not in any installed header): measured in a live interpreter by
+	 * tests/unit/asyncio_offsets_check.py; 3.14 takes the task fields from the .AsyncioDebug
+	 * section of _asyncio at run time. */
+	uint16_t partial_args;	   /* functools.partial: args (tuple) */
+	uint16_t deque_leftblock;  /* collections.deque: leftblock; a block's data[] is at 8 */
+	uint16_t deque_leftindex;  /* collections.deque: leftindex (Py_ssize_t) */
+	uint16_t asend_gen;	   /* async_generator_asend: ags_gen */
+	uint16_t wakeup_task;	   /* 3.8–3.9 TaskWakeupMethWrapper.ww_task (3.10+: a
+				      PyCFunction whose m_self is the task) */
+	uint16_t task_size;	   /* sizeof(TaskObj): bytes read per task */
+	uint16_t fut_callback0;	   /* FutureObj: first done callback */
+	uint16_t fut_callbacks;	   /* ... the others: a list of (callback, context) tuples */
+	uint16_t fut_state;	   /* fut_state enum (int): PENDING 0, CANCELLED 1, FINISHED 2 */
+	uint16_t fut_awaited_by;   /* 3.14: the awaiting task, or a set of them */
+	uint16_t fut_awaited_by_is_set; /* 3.14: char */
+	uint16_t task_fut_waiter;  /* TaskObj: the future the task waits for */
+	uint16_t task_coro;
+	uint16_t task_name;	   /* str, or (3.12+, default names) an int N for "Task-N" */
+	uint16_t task_node;	   /* 3.14: struct llist_node in the thread's task list */
 };
 
 /* The table entry for @major.@minor, or NULL when the version is not supported. */

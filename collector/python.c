@@ -257,8 +257,13 @@ static int apply_debug_offsets(struct hl_python *py)
 	v->unicode_ascii_data = off16(u[3], &ok);
 	/* PyCompactUnicodeObject adds utf8_length and utf8 (3.12+; not in the debug offsets). */
 	v->unicode_compact_data = (uint16_t)(v->unicode_ascii_data + 16);
-	if (L->gen)
+	v->frame_localsplus = off16(f[4], &ok);
+	if (L->gen) {
+		/* 3.14: the frame's stackpointer, and the generator's frame and its state. */
+		v->frame_stack = off16(f[6], &ok);
 		v->gen_iframe = off16(d[L->gen + 2], &ok);
+		v->gen_frame_state = off16(d[L->gen + 3], &ok);
+	}
 	if (!ok || v->tstate_size > HL_TSTATE_READ || v->frame_size > HL_FRAME_READ)
 		return -EINVAL;
 	return 0;

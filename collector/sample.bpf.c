@@ -602,7 +602,8 @@ int on_sample(void *ctx)
 		return 0;
 	s->hdr.size = (__u32)size;
 	if (bpf_ringbuf_output(&events, buf->data, size,
-			       bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+			       (proc->flags & HL_PROC_WAKE_EACH) ||
+				       bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
 				       ? BPF_RB_FORCE_WAKEUP
 				       : BPF_RB_NO_WAKEUP))
 		stat_inc(HL_STAT_RINGBUF_FULL);

@@ -83,6 +83,8 @@ struct hl_py_offsets {
 enum hl_proc_flags {
 	HL_PROC_PYTHON = 1 << 0,       /* offsets, runtime and tss_offset are valid */
 	HL_PROC_AWAIT_EXEC = 1 << 1,   /* a command hotloop forked: sample it from its exec on */
+	HL_PROC_WAKE_EACH = 1 << 2,    /* wake user space at every sample: it reads the target's
+					  asyncio tasks, which must be done before they change */
 };
 
 /* Value of the `procs` map, keyed by tgid (root pid namespace). */

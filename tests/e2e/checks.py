@@ -15,7 +15,7 @@ import collections
 import os
 import re
 
-KIND_PYTHON, KIND_NATIVE, KIND_KERNEL, KIND_SYNTHETIC, KIND_EVAL = 1, 2, 3, 4, 5
+KIND_PYTHON, KIND_NATIVE, KIND_KERNEL, KIND_SYNTHETIC, KIND_EVAL, KIND_TASK = 1, 2, 3, 4, 5, 6
 
 # file: Python co_filename; native: the C source file of the line (store) or, parsed from
 # folded text, the module's name.  module and address: native frames read from the store (the
@@ -269,3 +269,91 @@ def check_folded_total(folded_samples, stored):
     got = total(folded_samples)
     return Result(got == stored, "folded counts sum to %d; the store holds %d samples"
                   % (got, stored))
+
+
+# --- asyncio logical stacks (function kind 6: "[task: NAME]", docs/schema.md) -----------------
+
+_TASK_MARKER = re.compile(r"^\[task: (.*?)(?: \(awaited by \d+\))?\]$")
+
+
+def task_name(frame):
+    """NAME of a task marker frame (kind 6 from the store, or "[task: NAME]" parsed from
+    folded text as synthetic), else None."""
+    if frame.kind not in (KIND_TASK, KIND_SYNTHETIC):
+        return None
+    m = _TASK_MARKER.match(frame.name)
+    return m.group(1) if m else None
+
+
+def logical(sample, skip_dir="/asyncio/"):
+    """The logical part of a sample: from its first task marker inward, as
+    [("task", NAME) | (name, line)], without native frames and without Python frames of files
+    under skip_dir (asyncio's own, which differ between versions).  None without a marker."""
+    out = None
+    for f in sample.frames:
+        name = task_name(f)
+        if name is not None:
+            out = (out or []) + [("task", name)]
+        elif out is not None and f.kind == KIND_PYTHON and not (skip_dir and skip_dir in f.file):
+            out.append((f.name, f.line))
+    return out
+
+
+def below_tasks(sample):
+    """Python frame names below (outside) the first task marker: the event loop."""
+    out = []
+    for f in sample.frames:
+        if task_name(f) is not None:
+            return out
+        if f.kind == KIND_PYTHON:
+            out.append(f.name)
+    return out
+
+
+def classify_chains(samples, chains):
+    """{label: weight} of samples whose logical stack is exactly chains[label] (a list of
+    ["task", NAME] | [name, line]); "unattributed" (no task marker) and "other" (a logical
+    stack matching no chain), and the Counter of the "other" stacks."""
+    want = dict((label, [tuple(x) for x in chain]) for label, chain in chains.items())
+    counts = collections.Counter(dict((label, 0) for label in want))
+    counts["unattributed"] = counts["other"] = 0
+    others = collections.Counter()
+    for s in samples:
+        lg = logical(s)
+        if lg is None:
+            counts["unattributed"] += s.weight
+            continue
+        for label, chain in want.items():
+            if lg == chain:
+                counts[label] += s.weight
+                break
+        else:
+            counts["other"] += s.weight
+            others[" -> ".join("[task: %s]" % x[1] if x[0] == "task" else "%s:%s" % x
+                               for x in lg)] += s.weight
+    return counts, others
+
+
+def check_chains(samples, chains, min_attributed, max_other, what="samples"):
+    """At least min_attributed of the samples carry a logical stack, and of those at most
+    max_other have one that is none of the expected chains (a wrong chain is a
+    misattribution; an unattributed sample is only counted)."""
+    counts, others = classify_chains(samples, chains)
+    n = total(samples)
+    attributed = n - counts["unattributed"]
+    share = _share(attributed, n)
+    other = _share(counts["other"], attributed)
+    ok = n > 0 and share >= min_attributed and other <= max_other
+    msg = ("%s: %d of %d (%.2f%%) have a logical stack, expected >= %.1f%%; of those %d "
+           "(%.2f%%) match no expected chain, expected <= %.1f%%; per chain %s"
+           % (what, attributed, n, 100 * share, 100 * min_attributed, counts["other"],
+              100 * other, 100 * max_other,
+              dict((k, v) for k, v in counts.items() if k not in ("other", "unattributed"))))
+    if others:
+        msg += "\n  stacks matching no chain:\n    " + "\n    ".join(
+            "%7d  %s" % (c, k) for k, c in others.most_common(5))
+    if not ok or not attributed:
+        msg += "\n  expected chains:\n    " + "\n    ".join(
+            "%s: %s" % (label, chain) for label, chain in sorted(chains.items()))
+    return Result(ok, msg)
+

@@ -1054,6 +1054,319 @@ def sc_complete(exe, interp, wd, scale):
     return results
 
 
+# --- asyncio: logical stacks, idle tasks, synchronous programs, dumps --------------------------
+
+ASYNC_DIR = "/asyncio/"
+
+
+def leaf_samples(samples, name, line):
+    """Samples whose innermost Python frame is name at line."""
+    return [s for s in samples if s.python() and s.python()[-1][0] == name and
+            s.python()[-1][2] == line]
+
+
+def log_async_figures(scenario, interp, st, n_samples):
+    """The async counters and their cost per sample, as FIGURES-style lines."""
+    c = st.counters
+    seen = sum(v for k, v in c.items() if k.startswith("async.") and
+               (k == "async.attributed" or k.startswith("async.unattributed")))
+    fig = {"scenario": scenario, "interp": interp.id, "python": interp.version,
+           "samples": n_samples,
+           "async": dict((k, v) for k, v in c.items() if k.startswith("async.")),
+           "async_us_per_sample": round(c.get("async.cost_ns", 0) / 1e3 / seen, 2)
+           if seen else None,
+           "scan_ms_each": round(c.get("async.scan_ns", 0) / 1e6 / c["async.scans"], 3)
+           if c.get("async.scans") else None}
+    log("async figures %s on %s: %s us per asyncio sample, %s scans (%s ms each); counters %s"
+        % (scenario, interp.id, fig["async_us_per_sample"], c.get("async.scans", 0),
+           fig["scan_ms_each"], fig["async"]))
+    log("ASYNC_FIGURES " + json.dumps(fig, sort_keys=True))
+    return fig
+
+
+def sc_async(exe, interp, wd, scale):
+    """Two handlers reach burn() through different await chains: logical stacks separate
+    them exactly, and their shares match the CPU the workload measured."""
+    seconds = 5.0 * scale
+    rc, out, err, secs, db, jl = record(
+        exe, wd, "async", ["-F", FREQ, "--"] + interp.argv(workload("async_handlers.py"),
+                                                          seconds),
+        timeout=seconds + 120)
+    results = []
+    lines = read_jsonl(jl)
+    meas = [x for x in lines if "measured" in x]
+    if not lines or not meas:
+        return [checks.Result(False, "async_handlers.py printed no result (stdout: %r)"
+                              % out[-500:])]
+    info, meas = lines[0], meas[-1]
+    _extra_pids.add(info["pid"])
+    st = open_store(db, results)
+    common_checks(exe, st, db, rc, err, results)
+    if st is None:
+        return results
+    check_python_version(st, info["pid"], interp, results)
+    steady, span = steady_of(st, lines, info["pid"], info["tid"])
+    hot = info["chains"]["feed"][-1][1]
+    burns = leaf_samples(steady, "burn", hot)
+    burn_cpu = sum(x["cpu_s"] for x in meas["measured"].values())
+    plaus = checks.check_plausible(checks.total(burns), burn_cpu * span /
+                                   (secs if secs else span), FREQ, 0.4,
+                                   "burn() samples, steady state")
+    if not plaus.ok:
+        raise TooFewSamples(plaus, results)
+    results.append(plaus)
+    # Every burn sample runs in a task: nearly all get their logical stack, and none a wrong
+    # one (the share of samples whose task finished before it was read is counted).
+    results.append(checks.check_chains(burns, info["chains"], 0.90, 0.01,
+                                       "burn() samples, steady state"))
+    counts, _ = checks.classify_chains(burns, info["chains"])
+    measured = dict((h, meas["measured"][h]["share"]) for h in ("feed", "search"))
+    results.append(checks.check_shares(dict((h, counts[h]) for h in measured), measured, 0.05))
+    # The event loop stays below the root task.
+    rooted = [s for s in burns if checks.logical(s) is not None]
+    loop_ok = sum(s.weight for s in rooted
+                  if any(n.endswith("run_forever") for n in checks.below_tasks(s)))
+    results.append(checks.Result(
+        rooted and loop_ok >= 0.99 * checks.total(rooted),
+        "burn() samples with a logical stack that keep the event loop (run_forever) below "
+        "the root task: %d of %d" % (loop_ok, checks.total(rooted))))
+    results.append(checks.Result(st.counters.get("async.attributed", 0) > 0,
+                                 "profile_counter async.attributed = %s"
+                                 % st.counters.get("async.attributed")))
+    log_example("a feed sample", [s for s in rooted if checks.logical(s) ==
+                                  [tuple(x) for x in info["chains"]["feed"]]], 24)
+    log_example("a search sample", [s for s in rooted if checks.logical(s) ==
+                                    [tuple(x) for x in info["chains"]["search"]]], 24)
+    log_async_figures("async", interp, st, checks.total(steady))
+    return results
+
+
+def sc_async_idle(exe, interp, wd, scale):
+    """10,000 suspended tasks get no samples; a busy task and tasks that finish right after
+    burning are attributed exactly or counted, never given another chain; the cost of
+    finding tasks among 10,000 is printed per sample."""
+    seconds = 4.0 * scale
+    rc, out, err, secs, db, jl = record(
+        exe, wd, "async_idle",
+        ["-F", FREQ, "--"] + interp.argv(workload("async_idle.py"), seconds, "--tasks=10000"),
+        timeout=seconds + 120)
+    results = []
+    lines = read_jsonl(jl)
+    if not lines or not any(x.get("end") for x in lines):
+        return [checks.Result(False, "async_idle.py printed no end line (stdout: %r)"
+                              % out[-500:])]
+    info = lines[0]
+    _extra_pids.add(info["pid"])
+    st = open_store(db, results)
+    common_checks(exe, st, db, rc, err, results)
+    if st is None:
+        return results
+    check_python_version(st, info["pid"], interp, results)
+    every = checks.of_pid(st.samples, info["pid"])
+    steady, span = steady_of(st, lines, info["pid"], info["tid"])
+    hot = info["chains"]["worker"][-1][1]
+    burns = leaf_samples(steady, "burn", hot)
+    plaus = checks.check_plausible(checks.total(burns), span - 0.2, FREQ, 0.4,
+                                   "burn() samples, steady state")
+    if not plaus.ok:
+        raise TooFewSamples(plaus, results)
+    results.append(plaus)
+    # The sleepers run when they start and when they are cancelled, not in between.
+    phase = dict((x["phase"], x["t_ns"]) for x in lines if "phase" in x)
+    if "suspended" not in phase or "cancel" not in phase:
+        return results + [checks.Result(False, "async_idle.py printed no phase lines")]
+    waiting = checks.in_window(every, phase["suspended"], phase["cancel"])
+    asleep = [s for s in waiting if any(f.name == "sleeper" for f in s.frames) or
+              any(checks.task_name(f) == "sleeper" for f in s.frames)]
+    results.append(checks.Result(not asleep, "samples in a suspended sleeper task (of %d "
+                                 "waiting) over %.1f s: %d; expected 0%s" % (
+                                     info["tasks"],
+                                     (phase["cancel"] - phase["suspended"]) / 1e9,
+                                     checks.total(asleep),
+                                     ("\n  " + "\n  ".join(checks.top_stacks(asleep, 3)))
+                                     if asleep else "")))
+    results.append(checks.check_chains(burns, info["chains"], 0.85, 0.01,
+                                       "burn() samples (worker and short-lived blip tasks)"))
+    counts, _ = checks.classify_chains(burns, info["chains"])
+    results.append(checks.Result(counts["blip"] > 0 and counts["worker"] > 0,
+                                 "both chains seen: %s" % dict(counts)))
+    log_async_figures("async_idle", interp, st, checks.total(steady))
+    return results
+
+
+def sc_async_sync(exe, interp, wd, scale):
+    """A synchronous program's stacks are the same with the asyncio machinery on or off."""
+    seconds = 2.0 * scale
+    results, stacks = [], []
+    for tag, extra in (("default", []), ("noasync", ["--no-async"])):
+        rc, out, err, secs, db, jl = record(
+            exe, wd, "sync-%s" % tag,
+            ["-F", FREQ] + extra + ["--"] + interp.argv(workload("chain.py"), seconds),
+            timeout=seconds + 120)
+        lines = read_jsonl(jl)
+        if not lines or steady_window(lines) is None:
+            return results + [checks.Result(False, "chain.py (%s) printed no end line" % tag)]
+        info = lines[0]
+        _extra_pids.add(info["pid"])
+        st = open_store(db, results)
+        common_checks(exe, st, db, rc, err, results)
+        if st is None:
+            return results
+        steady, span = steady_of(st, lines, info["pid"], info["tid"])
+        plaus = checks.check_plausible(checks.total(steady), span, FREQ, 0.5,
+                                       "main thread, %s" % tag)
+        if not plaus.ok:
+            raise TooFewSamples(plaus, results)
+        results.append(plaus)
+        # Python stacks: the native leaves under them vary from run to run.
+        c = collections.Counter()
+        for s in steady:
+            c[";".join("%s:%s" % (f[0], f[2]) for f in s.python())] += s.weight
+        n = checks.total(steady)
+        stacks.append(set(k for k, v in c.items() if v >= 0.01 * n))
+        tasks = [s for s in st.samples if any(f.kind == checks.KIND_TASK for f in s.frames)]
+        results.append(checks.Result(not tasks and not any(
+            k.startswith("async.") for k in st.counters),
+            "%s: no task marker (%d samples) and no async counter (%s)" % (
+                tag, checks.total(tasks),
+                [k for k in st.counters if k.startswith("async.")])))
+    results.append(checks.Result(stacks[0] == stacks[1] and stacks[0],
+                                 "the Python stacks holding >= 1%% of the steady state are the same "
+                                 "with and without --no-async:\n  default only: %s\n  "
+                                 "--no-async only: %s" % (sorted(stacks[0] - stacks[1])[:3],
+                                                          sorted(stacks[1] - stacks[0])[:3])))
+    return results
+
+
+def pstree_lines(text):
+    """A `python -m asyncio pstree` tree (or hotloop's) as a sorted nested structure: the
+    order of siblings is not part of the tree."""
+    root = []
+    stack = [(-1, root)]
+    for line in text.splitlines():
+        m = re.match(r"^((?:│   |    )*)(?:└── |├── )(.*)$", line)
+        if not m:
+            continue
+        depth = len(m.group(1)) // 4
+        node = (m.group(2).strip(), [])
+        while stack[-1][0] >= depth:
+            stack.pop()
+        stack[-1][1].append(node)
+        stack.append((depth, node[1]))
+
+    def norm(nodes):
+        return sorted((label, norm(kids)) for label, kids in nodes)
+    return norm(root)
+
+
+def tree_from_json(dump):
+    """pstree's tree built from `hotloop dump --async --json`, the way Lib/asyncio/tools.py
+    builds it from CPython's own data: each task under its awaiters' coroutine frames."""
+    tasks = dict((t["id"], t) for t in dump["tasks"])
+
+    def frame(f):
+        return "%s %s:%d" % (f["function"], f["file"], f["line"])
+
+    def node(t, depth):
+        kids = []
+        children = [c for c in tasks.values() if t["id"] in c["awaited_by"]]
+        frames = [frame(f) for f in reversed(t["coroutine_stack"])]
+        if depth < 40:
+            targets = children if children else [None]
+            for c in targets:
+                level = kids
+                for fr in frames:
+                    found = [k for k in level if k[0] == fr]
+                    if found:
+                        level = found[0][1]
+                    else:
+                        new = (fr, [])
+                        level.append(new)
+                        level = new[1]
+                if c is not None:
+                    level.append(node(c, depth + 1))
+        return ("(T) " + t["name"], kids)
+
+    roots = [node(t, 0) for t in tasks.values()
+             if not any(a in tasks for a in t["awaited_by"])]
+
+    def norm(nodes):
+        return sorted((label, norm(kids)) for label, kids in nodes)
+    return norm(roots)
+
+
+def sc_async_dump(exe, interp, wd, scale):
+    """hotloop dump --async finds every task of a stopped process and the task awaiting each
+    (through TaskGroup, gather, shield, wait_for, wait, as_completed), and on 3.14 agrees with
+    `python3.14 -m asyncio pstree`."""
+    target = spawn(interp.argv(workload("async_tree.py"), 300), stdout=subprocess.PIPE,
+                   universal_newlines=True)
+    info = wait_ready(target)
+    _extra_pids.add(info["pid"])
+    pid = info["pid"]
+    results = []
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        rc1, text, err1, _ = run([exe, "dump", "--async", str(pid)], timeout=60)
+        rc2, js, err2, _ = run([exe, "dump", "--async", "--json", str(pid)], timeout=60)
+        if interp.minor >= (3, 14):
+            rc3, ps, err3, _ = run(interp.argv("-m", "asyncio", "pstree", str(pid)),
+                                   timeout=60)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        target.kill()
+        target.wait()
+    results.append(checks.Result(rc1 == 0 and rc2 == 0, "hotloop dump exits 0 (%s, %s): %s"
+                                 % (rc1, rc2, (err1 + err2).strip()[-300:])))
+    if not results[-1].ok:
+        return results
+    try:
+        dump = json.loads(js)
+    except ValueError as e:
+        return results + [checks.Result(False, "hotloop dump --json is not JSON: %s" % e)]
+    names = dict((t["id"], t["name"]) for t in dump["tasks"])
+    got = dict((t["name"], sorted(names.get(a, "?") for a in t["awaited_by"]))
+               for t in dump["tasks"])
+    want_parents = dict((k, [v] if v else []) for k, v in info["parents"].items())
+    results.append(checks.Result(
+        all(got.get(k) == v for k, v in want_parents.items()),
+        "each task's awaiter in hotloop dump --async --json is the workload's: %s" % (
+            "all %d" % len(want_parents) if all(got.get(k) == v for k, v in
+                                                want_parents.items()) else
+            dict((k, (got.get(k), v)) for k, v in want_parents.items() if got.get(k) != v))))
+    main = [t for t in dump["threads"] if t["tid"] == pid]
+    results.append(checks.Result(main and main[0]["name"] == "MainThread" and
+                                 main[0]["frames"] and main[0]["status"] == "ok",
+                                 "the main thread's stack and name: %s" % (main[:1],)))
+    if interp.minor < (3, 14):
+        results.append(checks.Result(len(dump["tasks"]) == info["tasks"],
+                                     "tasks: hotloop's JSON lists %d, the workload has %d"
+                                     % (len(dump["tasks"]), info["tasks"])))
+        return results
+    results.append(checks.Result(rc3 == 0 and ps.strip(), "asyncio pstree exits 0 (%s): %s"
+                                 % (rc3, err3.strip()[-300:])))
+    if not results[-1].ok:
+        return results
+    want = pstree_lines(ps)
+    text_tree = pstree_lines(text.split("\nTasks", 1)[-1])
+    json_tree = tree_from_json(dump)
+    n_tasks = ps.count("(T)")
+    results.append(checks.Result(n_tasks == info["tasks"] and len(dump["tasks"]) ==
+                                 info["tasks"],
+                                 "tasks: pstree draws %d, hotloop's JSON lists %d, the "
+                                 "workload has %d" % (n_tasks, len(dump["tasks"]),
+                                                      info["tasks"])))
+    results.append(checks.Result(text_tree == want, "hotloop dump --async draws the tree "
+                                 "pstree draws (siblings in any order)\n  pstree:\n%s\n  "
+                                 "hotloop:\n%s" % (ps, text.split("\nTasks", 1)[-1])
+                                 if text_tree != want else
+                                 "hotloop dump --async draws the tree pstree draws "
+                                 "(%d lines)" % len(ps.splitlines())))
+    results.append(checks.Result(json_tree == want, "the tree built from hotloop dump "
+                                 "--async --json is pstree's"))
+    return results
+
+
 SCENARIOS = {
     "chain": sc_chain,
     "threads": sc_threads,
@@ -1066,6 +1379,10 @@ SCENARIOS = {
     "kernel": sc_kernel,
     "complete": sc_complete,
     "perf": sc_perf,
+    "async": sc_async,
+    "async_idle": sc_async_idle,
+    "async_sync": sc_async_sync,
+    "async_dump": sc_async_dump,
 }
 
 
@@ -1339,6 +1656,9 @@ WORKLOAD_SELFCHECKS = [
     ("sortsub.py", ["1", "--selfcheck"]),
     ("syscalls.py", ["1", "--selfcheck"]),
     ("mixed.py", ["1.5", "--selfcheck"]),
+    ("async_handlers.py", ["1", "--selfcheck"]),
+    ("async_idle.py", ["1", "--selfcheck", "--tasks=1000"]),
+    ("async_tree.py", ["0.5", "--selfcheck"]),
 ]
 # Workloads that import the test extension (HOTLOOP_E2E_EXT_DIR, built by build_ext).
 EXT_WORKLOADS = ("cext.py", "mixed.py")

@@ -193,5 +193,66 @@ class FoldedTotal(unittest.TestCase):
         self.assertFalse(checks.check_folded_total(s, 9).ok)
 
 
+TK = checks.KIND_TASK
+AF = "/w/async_handlers.py"
+
+
+def async_sample(chain, weight=1, loop=True):
+    """A sample whose frames are the event loop, then chain (["task", N] | [name, line])."""
+    frames = [Frame(PY, "run_forever", "/py/asyncio/base_events.py", 600),
+              Frame(PY, "Handle._run", "/py/asyncio/events.py", 84),
+              Frame(NAT, "task_step", "_asyncio.so", 0)] if loop else []
+    for item in chain:
+        if item[0] == "task":
+            frames.append(Frame(TK, "[task: %s]" % item[1], "", 0))
+        else:
+            frames.append(Frame(PY, item[0], AF, item[1]))
+    return Sample(frames, weight)
+
+
+class AsyncChains(unittest.TestCase):
+    FEED = [["task", "Task-*"], ["main", 9], ["task", "feed"], ["handle_feed", 5],
+            ["burn", 2]]
+    SEARCH = [["task", "Task-*"], ["main", 9], ["task", "search"], ["handle_search", 7],
+              ["burn", 2]]
+
+    def test_logical(self):
+        s = async_sample(self.FEED)
+        self.assertEqual(checks.logical(s), [tuple(x) for x in self.FEED])
+        self.assertEqual(checks.below_tasks(s), ["run_forever", "Handle._run"])
+        # asyncio's own frames are left out; "(awaited by N)" is part of the marker only
+        s = Sample(async_sample(self.FEED).frames[:5] +
+                   (Frame(PY, "TaskGroup.__aexit__", "/py/asyncio/taskgroups.py", 72),
+                    Frame(TK, "[task: feed (awaited by 2)]", "", 0)), 1)
+        self.assertEqual(checks.logical(s)[-2:], [("main", 9), ("task", "feed")])
+        self.assertIsNone(checks.logical(Sample(chain_frames(), 1)))
+        # folded text keeps markers as synthetic frames
+        parsed = checks.parse_frame("[task: feed]")
+        self.assertEqual(checks.task_name(parsed), "feed")
+
+    def test_rows(self):
+        chains = {"feed": self.FEED, "search": self.SEARCH}
+        wrong = [["task", "Task-*"], ["main", 9], ["task", "search"], ["handle_feed", 5],
+                 ["burn", 2]]
+        rows = [
+            # (samples, min_attributed, max_other, ok)
+            ([async_sample(self.FEED, 60), async_sample(self.SEARCH, 40)], 0.9, 0.01, True),
+            ([async_sample(self.FEED, 60), Sample(chain_frames(), 5)], 0.9, 0.01, True),
+            ([async_sample(self.FEED, 60), Sample(chain_frames(), 30)], 0.9, 0.01, False),
+            ([async_sample(self.FEED, 99), async_sample(wrong, 1)], 0.9, 0.01, True),
+            ([async_sample(self.FEED, 90), async_sample(wrong, 10)], 0.9, 0.01, False),
+            ([], 0.9, 0.01, False),
+        ]
+        for samples, lo, hi, want in rows:
+            r = checks.check_chains(samples, chains, lo, hi)
+            self.assertEqual(r.ok, want, r.message)
+        counts, others = checks.classify_chains(
+            [async_sample(self.FEED, 3), async_sample(wrong, 2), Sample(chain_frames(), 1)],
+            chains)
+        self.assertEqual((counts["feed"], counts["search"], counts["other"],
+                          counts["unattributed"]), (3, 0, 2, 1))
+        self.assertEqual(sum(others.values()), 2)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)

@@ -262,6 +262,112 @@ if keyfields:
         report("dictkeys_indices",
                ok and seen == expect and sorted(i for i in index if i >= 0) == list(range(5)),
                "indices %r, entries %r" % (index, seen[:2]))
+
+def node_of(addr):
+    # A struct llist_node {next, prev}: its neighbours point back at it.
+    nxt, prv = word(addr), word(addr + 8)
+    return nxt != 0 and prv != 0 and word(nxt + 8) == addr and word(prv) == addr
+
+if "partial_args" in want:
+    import functools
+    p = functools.partial(len, "hotloop")
+    got = word(id(p) + row["partial_args"])
+    report("partial_args", got == id(p.args), "the word there is %#x, args at %#x"
+           % (got, id(p.args)))
+
+if "deque_leftblock" in want or "deque_leftindex" in want:
+    import collections
+    items = [object() for _ in range(200)]
+    dq = collections.deque(items)
+    for _ in range(3):
+        dq.popleft()  # leftindex 3 of a block other than the right one
+    block = word(id(dq) + row["deque_leftblock"])
+    index = word(id(dq) + row["deque_leftindex"])
+    ok = 0 <= index < 64 and block != 0 and word(block + 8 + 8 * index) == id(dq[0])
+    for f in ("deque_leftblock", "deque_leftindex"):
+        if f in want:
+            report(f, ok, "block %#x index %d do not lead to the first item" % (block, index))
+
+if "asend_gen" in want:
+    async def agen():
+        yield 1
+    g = agen()
+    asend = g.asend(None)
+    got = word(id(asend) + row["asend_gen"])
+    report("asend_gen", got == id(g), "the word there is %#x, the generator is at %#x"
+           % (got, id(g)))
+    asend.close()
+
+taskfields = [f for f in want if f.startswith(("task_", "fut_")) or f == "wakeup_task"]
+if taskfields:
+    import asyncio
+    NONE = 0xFFFF
+    checks = {}
+
+    async def leaf(fut):
+        await fut
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        others = [asyncio.ensure_future(asyncio.sleep(10)) for _ in range(3)]
+        t = asyncio.ensure_future(leaf(fut))
+        t.set_name("hotloop-task")
+        more = [asyncio.ensure_future(asyncio.sleep(10)) for _ in range(3)]
+        await asyncio.sleep(0)
+        ta = id(t)
+        checks["task_size"] = (type(t).__basicsize__ == row["task_size"],
+                               "type(task).__basicsize__ is %d" % type(t).__basicsize__)
+        checks["task_coro"] = (word(ta + row["task_coro"]) == id(t.get_coro()), "not the coroutine")
+        checks["task_name"] = (word(ta + row["task_name"]) == id(t.get_name()), "not the name")
+        checks["task_fut_waiter"] = (word(ta + row["task_fut_waiter"]) == id(fut),
+                                     "not the awaited future")
+        checks["fut_state"] = (word(ta + row["fut_state"], ctypes.c_int32) == 0 and
+                               word(id(fut) + row["fut_state"], ctypes.c_int32) == 0,
+                               "pending is not 0")
+        wake = word(id(fut) + row["fut_callback0"])
+        if sys.version_info < (3, 10):
+            ok = row["wakeup_task"] != NONE and word(wake + row["wakeup_task"]) == ta
+        else:
+            ok = row["wakeup_task"] == NONE and word(wake + 8) == id(type(len))
+        checks["wakeup_task"] = (ok, "the awaited future's first callback does not lead to "
+                                 "the task")
+        cb1, cb2 = (lambda f: None), (lambda f: None)
+        f2 = loop.create_future()
+        f2.add_done_callback(cb1)
+        f2.add_done_callback(cb2)
+        lst = word(id(f2) + row["fut_callbacks"])
+        ok = (word(id(f2) + row["fut_callback0"]) == id(cb1) and lst != 0 and
+              word(lst + 8) == id(list) and word(lst + 16) == 1)
+        if ok:
+            item = word(word(lst + 24))
+            ok = word(item + 8) == id(tuple) and word(item + row["tuple_items"]) == id(cb2)
+        checks["fut_callback0"] = (ok, "not the first callback")
+        checks["fut_callbacks"] = (ok, "not a list of (callback, context)")
+        if sys.version_info >= (3, 14):
+            checks["fut_awaited_by"] = (word(id(fut) + row["fut_awaited_by"]) == ta,
+                                        "not the awaiting task")
+            checks["fut_awaited_by_is_set"] = (
+                word(id(fut) + row["fut_awaited_by_is_set"], ctypes.c_int8) == 0 and
+                word(id(fut) + row["fut_awaited_by_is_set"] - 1, ctypes.c_int8) == 0,
+                "is_set is not 0 next to is_task 0 for a plain future")
+            checks["task_node"] = (node_of(ta + row["task_node"]), "not a list node")
+        else:
+            for f in ("fut_awaited_by", "fut_awaited_by_is_set", "task_node"):
+                checks[f] = (row[f] == NONE, "%s %d: this version has no such field"
+                             % (sys.version.split()[0], row[f]))
+        fut.set_result(None)
+        await t
+        checks["fut_state"] = (checks["fut_state"][0] and
+                               word(ta + row["fut_state"], ctypes.c_int32) == 2,
+                               "pending 0 then finished 2 not seen")
+        for o in others + more:
+            o.cancel()
+
+    asyncio.run(main())
+    for f in taskfields:
+        ok, why = checks.get(f, (False, "not checked"))
+        report(f, ok, why)
 """
 
 

@@ -312,6 +312,80 @@ static void objects(void)
 #endif
 }
 
+/* What the asyncio reader walks: coroutine frames and value stacks, the containers and
+ * callables that link futures to the tasks awaiting them, and 3.14's task lists. */
+static void asyncio(void)
+{
+	OFF("type_name", PyTypeObject, tp_name);
+	OFF("type_base", PyTypeObject, tp_base);
+	OFF("code_flags", PyCodeObject, co_flags);
+#if PY_VERSION_HEX < 0x030b0000
+	NONE("code_nlocalsplus");
+	OFF("gen_frame", PyGenObject, gi_frame);
+	NONE("gen_frame_state");
+#if PY_VERSION_HEX < 0x030a0000
+	OFF("frame_stack", PyFrameObject, f_stacktop);
+	NONE("frame_stackdepth");
+#else
+	OFF("frame_stack", PyFrameObject, f_valuestack);
+	OFF("frame_stackdepth", PyFrameObject, f_stackdepth);
+#endif
+	NONE("frame_localsplus");
+#else
+	OFF("code_nlocalsplus", PyCodeObject, co_nlocalsplus);
+	NONE("gen_frame");
+	OFF("gen_frame_state", PyGenObject, gi_frame_state);
+#if PY_VERSION_HEX < 0x030e0000
+	OFF("frame_stack", _PyInterpreterFrame, stacktop);
+#else
+	OFF("frame_stack", _PyInterpreterFrame, stackpointer);
+#endif
+	NONE("frame_stackdepth");
+	OFF_FLEX("frame_localsplus", _PyInterpreterFrame, localsplus);
+#endif
+	OFF_FLEX("tuple_items", PyTupleObject, ob_item);
+	OFF("list_items", PyListObject, ob_item);
+	OFF("set_mask", PySetObject, mask);
+	OFF("set_table", PySetObject, table);
+	OFF("weakref_object", PyWeakReference, wr_object);
+	OFF("func_closure", PyFunctionObject, func_closure);
+	OFF("cell_ref", PyCellObject, ob_ref);
+	OFF("method_self", PyMethodObject, im_self);
+	OFF("cfunc_def", PyCFunctionObject, m_ml);
+	OFF("cfunc_self", PyCFunctionObject, m_self);
+	OFF("methoddef_name", PyMethodDef, ml_name);
+#if PY_VERSION_HEX < 0x030d0000
+	NONE("tstate_state");
+#else
+	OFF("tstate_state", PyThreadState, state);
+#endif
+#if PY_VERSION_HEX < 0x030e0000
+	NONE("tstate_asyncio_running_task");
+	NONE("tstate_asyncio_tasks_head");
+	NONE("interp_asyncio_tasks_head");
+#else
+	OFF("tstate_asyncio_running_task", _PyThreadStateImpl, asyncio_running_task);
+	OFF("tstate_asyncio_tasks_head", _PyThreadStateImpl, asyncio_tasks_head);
+	OFF("interp_asyncio_tasks_head", PyInterpreterState, asyncio_tasks_head);
+#endif
+	/* Defined in .c files: tests/unit/pyoffsets_check.py measures them in the interpreter. */
+	UNKNOWN("partial_args", "functools.partial is in Modules/_functoolsmodule.c");
+	UNKNOWN("deque_leftblock", "collections.deque is in Modules/_collectionsmodule.c");
+	UNKNOWN("deque_leftindex", "collections.deque is in Modules/_collectionsmodule.c");
+	UNKNOWN("asend_gen", "async_generator_asend is in Objects/genobject.c");
+	UNKNOWN("wakeup_task", "TaskWakeupMethWrapper is in Modules/_asynciomodule.c");
+	UNKNOWN("task_size", "TaskObj is in Modules/_asynciomodule.c");
+	UNKNOWN("fut_callback0", "FutureObj is in Modules/_asynciomodule.c");
+	UNKNOWN("fut_callbacks", "FutureObj is in Modules/_asynciomodule.c");
+	UNKNOWN("fut_state", "FutureObj is in Modules/_asynciomodule.c");
+	UNKNOWN("fut_awaited_by", "FutureObj is in Modules/_asynciomodule.c");
+	UNKNOWN("fut_awaited_by_is_set", "FutureObj is in Modules/_asynciomodule.c");
+	UNKNOWN("task_fut_waiter", "TaskObj is in Modules/_asynciomodule.c");
+	UNKNOWN("task_coro", "TaskObj is in Modules/_asynciomodule.c");
+	UNKNOWN("task_name", "TaskObj is in Modules/_asynciomodule.c");
+	UNKNOWN("task_node", "TaskObj is in Modules/_asynciomodule.c");
+}
+
 int main(void)
 {
 	printf("version %d %d %s\n", PY_MAJOR_VERSION, PY_MINOR_VERSION, PY_VERSION);
@@ -322,5 +396,6 @@ int main(void)
 	code();
 	unicode();
 	objects();
+	asyncio();
 	return 0;
 }

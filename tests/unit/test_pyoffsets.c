@@ -49,7 +49,16 @@
 	X(dictkeys_nentries) X(dictkeys_indices) X(dictvalues_values) \
 	X(dictvalues_capacity) X(dictvalues_valid) X(managed_dict) X(managed_values) \
 	X(module_dict) X(long_size) X(long_digits) X(managed_tagged) X(long_tagged) \
-	X(tpflags_managed_dict) X(tpflags_inline_values) X(frame_gen) X(gen_iframe)
+	X(tpflags_managed_dict) X(tpflags_inline_values) X(frame_gen) X(gen_iframe) \
+	X(type_name) X(type_base) X(code_flags) X(code_nlocalsplus) X(gen_frame) \
+	X(gen_frame_state) X(frame_stack) X(frame_stackdepth) X(frame_localsplus) \
+	X(tuple_items) X(list_items) X(set_mask) X(set_table) X(weakref_object) \
+	X(func_closure) X(cell_ref) X(method_self) X(cfunc_def) X(cfunc_self) \
+	X(methoddef_name) X(tstate_state) X(tstate_asyncio_running_task) \
+	X(tstate_asyncio_tasks_head) X(interp_asyncio_tasks_head) X(partial_args) \
+	X(deque_leftblock) X(deque_leftindex) X(asend_gen) X(wakeup_task) X(task_size) \
+	X(fut_callback0) X(fut_callbacks) X(fut_state) X(fut_awaited_by) \
+	X(fut_awaited_by_is_set) X(task_fut_waiter) X(task_coro) X(task_name) X(task_node)
 /* clang-format on */
 
 struct field {
@@ -186,6 +195,29 @@ static const struct {
     {"code_linetable", 8, 14},
     {"unicode_state", 8, 14},
     {"unicode_length", 8, 14},
+    /* asyncio */
+    {"frame_gen", 8, 10},
+    {"gen_iframe", 11, 14},
+    {"gen_frame", 8, 10},	      /* 3.11 embedded the frame in the generator */
+    {"gen_frame_state", 11, 14},
+    {"code_nlocalsplus", 11, 14},
+    {"frame_stackdepth", 10, 10},     /* 3.10's f_valuestack + f_stackdepth */
+    {"frame_localsplus", 11, 14},
+    {"frame_stack", 8, 14},
+    {"tstate_state", 13, 14},
+    {"tstate_asyncio_running_task", 14, 14},
+    {"tstate_asyncio_tasks_head", 14, 14},
+    {"interp_asyncio_tasks_head", 14, 14},
+    {"wakeup_task", 8, 9}, /* 3.10: task_wakeup became a PyCFunction bound to the task */
+    {"fut_awaited_by", 14, 14},
+    {"fut_awaited_by_is_set", 14, 14},
+    {"task_node", 14, 14},
+    {"task_coro", 8, 14},
+    {"task_name", 8, 14},
+    {"task_fut_waiter", 8, 14},
+    {"fut_state", 8, 14},
+    {"fut_callback0", 8, 14},
+    {"fut_callbacks", 8, 14},
 };
 
 /* Bytes one read copies from a struct: [off, off + size); off HL_OFF_NONE when absent. */
@@ -275,6 +307,25 @@ static void check_reads(struct problems *p, const struct hl_pyver *v)
 	    {"gil_locked", v->gil_locked, 4},
 	};
 
+	/* One read of task_size bytes per task (symbolize/asyncio.c). */
+	const struct span task[] = {
+	    {"fut_callback0", v->fut_callback0, 8},
+	    {"fut_callbacks", v->fut_callbacks, 8},
+	    {"fut_state", v->fut_state, 4},
+	    {"fut_awaited_by", v->fut_awaited_by, 8},
+	    {"fut_awaited_by_is_set", v->fut_awaited_by_is_set, 1},
+	    {"task_fut_waiter", v->task_fut_waiter, 8},
+	    {"task_coro", v->task_coro, 8},
+	    {"task_name", v->task_name, 8},
+	    {"task_node", v->task_node, 16},
+	};
+
+	check_spans(p, task, ARRAY_SIZE(task), "task_size", v->task_size);
+	/* A 3.11+ coroutine is read from its head through its frame's fixed fields. */
+	if (v->gen_iframe != NONE &&
+	    (v->gen_frame_state >= v->gen_iframe || v->frame_localsplus > 128))
+		problem(p, "gen_frame_state", "%u is not in the generator head before gi_iframe %u",
+			v->gen_frame_state, v->gen_iframe);
 	check_spans(p, tstate, ARRAY_SIZE(tstate), "tstate_size", v->tstate_size);
 	if (v->tstate_size > HL_TSTATE_READ)
 		problem(p, "tstate_size", "%u is more than the sampler's buffer (%u)",
@@ -442,6 +493,13 @@ static void test_broken_rows(void)
 	    {12, "unicode_compact_data", 40, "unicode_compact_data: 40 is not past"},
 	    {9, "unicode_ascii_data", 32, "unicode_ascii_data: 32 is not past"},
 	    {9, "gil_locked", 8, "gil_holder: overlaps gil_locked"},
+	    {13, "task_size", 120, "task_coro: ends at 128, past task_size"},
+	    {11, "fut_state", 128, "fut_state: overlaps task_fut_waiter"},
+	    {14, "task_node", NONE, "task_node: missing"},
+	    {12, "wakeup_task", 16, "wakeup_task: is 16, but 3.12"},
+	    {10, "gen_frame", NONE, "gen_frame: missing"},
+	    {12, "gen_frame_state", 80, "not in the generator head"},
+	    {13, "fut_awaited_by", 96, "fut_awaited_by: is 96, but 3.13"},
 	};
 	size_t i;
 
