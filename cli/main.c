@@ -20,6 +20,8 @@ static const struct command commands[] = {
 	{"record", cmd_record, "sample a command or running processes into a profile database"},
 	{"report", cmd_report, "print or export a recorded profile (top, folded, ...)"},
 	{"diff", cmd_diff, "compare two profiles per function; exit 1 on a significant regression"},
+	{"candidates", cmd_candidates,
+	 "rank hot generic Python functions by what specializing them could save"},
 	{"dump", cmd_dump, "print the Python stacks (and asyncio tasks) of a running process"},
 	{"doctor", cmd_doctor, "check what this machine allows and how to fix what is missing"},
 };
