@@ -33,11 +33,13 @@
 #define MIN_OVERHEAD_OF_PROFILE 0.05
 /* Folded into a listed candidate whose unit holds at least this share of its own. */
 #define FOLD_SHARE 0.80
-/* Remedy JIT: boxed arithmetic at least this share of the unit, arithmetic and dispatch
- * together at least JIT_NUMERIC, and little time in per-element callees. */
+/* Remedy JIT: boxed arithmetic at least this share of the unit; arithmetic, dispatch and
+ * allocation (boxing the results) together at least JIT_NUMERIC; little time in per-element
+ * callees and in the generic machinery. */
 #define JIT_MIN_ARITH 0.10
 #define JIT_NUMERIC 0.50
 #define JIT_MAX_PER_ELEMENT 0.20
+#define JIT_MAX_GENERIC 0.25
 /* Remedy codegen: the generic machinery (calls, lookups, comparisons, iteration) or
  * per-element callees take at least this share of the unit. */
 #define CODEGEN_MIN_GENERIC 0.30
@@ -270,14 +272,27 @@ static void choose_remedy(struct hl_candidate *c, uint64_t samples)
 	double overhead = c->overhead / unit;
 	double per_element = (double)(c->unit - c->self) / unit;
 	double arith = c->cost[HL_COST_ARITH] / unit;
-	double numeric = (c->cost[HL_COST_ARITH] + c->cost[HL_COST_DISPATCH]) / unit;
+	double numeric = (c->cost[HL_COST_ARITH] + c->cost[HL_COST_DISPATCH] +
+			  c->cost[HL_COST_ALLOC]) /
+			 unit;
 	double generic = (c->cost[HL_COST_CALL] + c->cost[HL_COST_LOOKUP] +
 			  c->cost[HL_COST_COMPARE] + c->cost[HL_COST_ITERATION]) /
 			 unit;
 
 	if (overhead < MIN_OVERHEAD_OF_UNIT ||
 	    (double)c->overhead < MIN_OVERHEAD_OF_PROFILE * (double)samples) {
+		uint64_t at_most = c->overhead + c->cost[HL_COST_UNKNOWN];
+
 		c->remedy = HL_REMEDY_NONE;
+		/* Unnamed interpreter code may be overhead or real work (a built-in module):
+		 * say so rather than guess, when it decides the verdict. */
+		c->undetermined = (double)at_most >= MIN_OVERHEAD_OF_UNIT * unit &&
+				  (double)at_most >= MIN_OVERHEAD_OF_PROFILE * (double)samples;
+		if (c->undetermined) {
+			c->reason = "undetermined: too much of its time ran interpreter code "
+				    "without symbols";
+			return;
+		}
 		if (c->cost[HL_COST_REAL] >= c->overhead && c->real_in != HL_NONE)
 			c->reason = "the time is real work in C";
 		else if (overhead < MIN_OVERHEAD_OF_UNIT)
@@ -286,7 +301,8 @@ static void choose_remedy(struct hl_candidate *c, uint64_t samples)
 			c->reason = "what it could save is under 5% of the profile";
 		return;
 	}
-	if (arith >= JIT_MIN_ARITH && numeric >= JIT_NUMERIC && per_element < JIT_MAX_PER_ELEMENT) {
+	if (arith >= JIT_MIN_ARITH && numeric >= JIT_NUMERIC && per_element < JIT_MAX_PER_ELEMENT &&
+	    generic < JIT_MAX_GENERIC) {
 		c->remedy = HL_REMEDY_JIT;
 		c->reason = "boxed arithmetic and bytecode dispatch in a loop";
 	} else if (generic + per_element >= CODEGEN_MIN_GENERIC) {

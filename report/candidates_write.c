@@ -29,6 +29,10 @@ static const char *label(struct hl_buf *b, const struct hl_profile *p, uint32_t 
 static void write_remedy_text(const struct hl_candidate *c, const struct hl_profile *p,
 			      struct hl_buf *b, FILE *out)
 {
+	if (c->undetermined) {
+		fprintf(out, "   remedy: %s\n", c->reason);
+		return;
+	}
 	if (c->remedy == HL_REMEDY_NONE) {
 		if (c->real_in != HL_NONE && c->cost[HL_COST_REAL] >= c->overhead)
 			fprintf(out, "   remedy: not a candidate: the time is real work in %s\n",
@@ -97,8 +101,9 @@ int hl_candidates_write_text(const struct hl_candidates *cs, const struct hl_pro
 		const struct hl_candidate *c = &cs->items[i];
 
 		fprintf(out, "\n#%zu %s: %s\n", i + 1, label(&b, p, c->function),
-			c->remedy == HL_REMEDY_NONE ? "not a candidate"
-						    : hl_remedy_name(c->remedy));
+			c->undetermined		      ? "undetermined"
+			: c->remedy == HL_REMEDY_NONE ? "not a candidate"
+						      : hl_remedy_name(c->remedy));
 		fprintf(out,
 			"   could save %.1f%% of the profile: %.1f%% of the samples are in it "
 			"(own code %.1f%%, self %.1f%%), %.0f%% of that is interpreter overhead\n",
@@ -170,6 +175,8 @@ int hl_candidates_write_json(const struct hl_candidates *cs, const struct hl_pro
 	j = 0;
 	if (!cs->facts.has_native)
 		fprintf(out, "%s\"categories\"", j++ ? ", " : "");
+	if (cs->unknown && pct(cs->unknown, cs->python_samples) >= 5.0)
+		fprintf(out, "%s\"symbols\"", j++ ? ", " : "");
 	if (ev && ev->missing_keys)
 		for (k = 0; ev->missing_keys[k]; k++) {
 			fprintf(out, "%s", j++ ? ", " : "");
@@ -184,7 +191,8 @@ int hl_candidates_write_json(const struct hl_candidates *cs, const struct hl_pro
 		fprintf(out, "%s\n  {\"rank\": %zu, \"function\": ", i ? "," : "",
 			i < cs->nr_listed ? i + 1 : 0);
 		put_function(out, &b, p, c->function);
-		fprintf(out, ", \"remedy\": \"%s\", \"reason\": ", hl_remedy_name(c->remedy));
+		fprintf(out, ", \"remedy\": \"%s\", \"undetermined\": %s, \"reason\": ",
+			hl_remedy_name(c->remedy), c->undetermined ? "true" : "false");
 		put_string(out, &b, c->reason);
 		fprintf(out, ", \"samples\": %" PRIu64 ", \"own\": %" PRIu64 ", \"self\": %" PRIu64
 			     ", \"overhead\": %" PRIu64 ", \"savings_pct\": %.2f, \"unit_pct\": %.2f"
