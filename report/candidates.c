@@ -40,8 +40,10 @@
 #define JIT_NUMERIC 0.50
 #define JIT_MAX_PER_ELEMENT 0.20
 #define JIT_MAX_GENERIC 0.25
-/* Remedy codegen: the generic machinery (calls, lookups, comparisons, iteration) or
- * per-element callees take at least this share of the unit. */
+/* Remedy codegen: per-element callees take at least CODEGEN_MIN_PER_ELEMENT of the unit (a
+ * structural signal that needs no C symbols), or they and the generic machinery (calls,
+ * lookups, comparisons, iteration) together at least CODEGEN_MIN_GENERIC. */
+#define CODEGEN_MIN_PER_ELEMENT 0.20
 #define CODEGEN_MIN_GENERIC 0.30
 #define MAX_DEPTH 4096
 
@@ -305,7 +307,8 @@ static void choose_remedy(struct hl_candidate *c, uint64_t samples)
 	    generic < JIT_MAX_GENERIC) {
 		c->remedy = HL_REMEDY_JIT;
 		c->reason = "boxed arithmetic and bytecode dispatch in a loop";
-	} else if (generic + per_element >= CODEGEN_MIN_GENERIC) {
+	} else if (per_element >= CODEGEN_MIN_PER_ELEMENT ||
+		   generic + per_element >= CODEGEN_MIN_GENERIC) {
 		c->remedy = HL_REMEDY_CODEGEN;
 		c->reason = "generic calls, lookups, comparisons and iteration per element";
 	} else {

@@ -241,6 +241,7 @@ static const struct cost_row rows[] = {
 	{"_PyGen_*", HL_COST_ITERATION, ALL},
 	{"PyGen_*", HL_COST_ITERATION, ALL},
 	{"make_gen", HL_COST_ITERATION, 11, 99},
+	{"_Py_MakeCoro", HL_COST_ITERATION, 11, 99},
 	{"compute_cr_origin", HL_COST_ITERATION, ALL},
 	{"coro_*", HL_COST_ITERATION, ALL},
 	{"_PyCoro_*", HL_COST_ITERATION, ALL},

@@ -1413,6 +1413,13 @@ def record_candidates(exe, interp, wd, name, seconds):
     return results, truth, report, db
 
 
+def named(c, target, interp):
+    """Whether candidate c is the function `target` (a qualname): before 3.11 code objects
+    carry only co_name, so Filter._match is stored as _match."""
+    name = c["function"]["name"]
+    return name == target or (interp.minor < (3, 11) and name == target.rsplit(".", 1)[-1])
+
+
 def flagged(report):
     """The listed candidates with a remedy, in rank order."""
     return [c for c in report["candidates"] if c["rank"] and c["remedy"] != "none"]
@@ -1453,10 +1460,10 @@ def sc_candidates(exe, interp, wd, scale, names=None):
             name, ["%s=%s" % (c["function"]["name"], c["remedy"]) for c in fl],
             report["missing_evidence"]))
         target = truth["function"]
-        mine = [c for c in report["candidates"] if c["function"]["name"] == target]
+        mine = [c for c in report["candidates"] if named(c, target, interp)]
         label = truth.get("label")
         if label in ("codegen", "jit"):
-            top3 = [c for c in fl[:3] if c["function"]["name"] == target]
+            top3 = [c for c in fl[:3] if named(c, target, interp)]
             hit = bool(top3) and top3[0]["remedy"] == label
             if not hit and mine and mine[0]["undetermined"] and \
                     "symbols" in report["missing_evidence"]:
@@ -1474,7 +1481,7 @@ def sc_candidates(exe, interp, wd, scale, names=None):
                 ["%s=%s #%d" % (c["function"]["name"], c["remedy"], c["rank"]) for c in fl])))
             if name == "storage":
                 results.append(checks.Result(
-                    bool(fl) and fl[0]["function"]["name"] == target,
+                    bool(fl) and named(fl[0], target, interp),
                     "storage: %s ranks first" % target))
         elif label == "none":
             # A negative control: nothing in its recording may be flagged.
@@ -1495,11 +1502,12 @@ def sc_candidates(exe, interp, wd, scale, names=None):
                                   "json", "-n", "0"], timeout=120)
         try:
             d = json.loads(dout)
-            rows = [f for f in d["functions"] if f["function"].startswith("Filter._match ")]
+            short = "Filter._match" if interp.minor >= (3, 11) else "_match"
+            rows = [f for f in d["functions"] if f["function"].startswith(short + " ")]
             gain = rows and rows[0]["status"] in ("improvement", "removed") and \
                 rows[0]["delta_total_pp"] <= -30
             results.append(checks.Result(bool(gain), "hotloop diff storage storage_fast: "
-                                         "Filter._match %s" % (rows[:1] or "missing")))
+                                         "%s %s" % (short, rows[:1] or "missing")))
         except (ValueError, KeyError) as e:
             results.append(checks.Result(False, "hotloop diff --format json: %s %s"
                                          % (e, derr[-300:])))
