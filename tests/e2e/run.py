@@ -408,7 +408,8 @@ def sc_chain(exe, interp, wd, scale):
         results.append(checks.Result(False, "chain.py printed no end line"))
         return results
     steady = checks.in_window(main, *win)
-    plaus = checks.check_plausible(checks.total(steady), (win[1] - win[0]) / 1e9, FREQ, 0.5,
+    plaus = checks.check_plausible(checks.total(steady),
+                                   (win[1] - win[0]) / 1e9 * cpu_fraction(lines), FREQ, 0.5,
                                    "main thread, steady state")
     if not plaus.ok:
         raise TooFewSamples(plaus, results)
@@ -790,12 +791,29 @@ def start_mixed(exe, interp, wd, scale, name, script, args=(), pre=(), env_extra
     return results, info, lines, st, err
 
 
+def cpu_fraction(lines):
+    """The share of the wall time between the workload's first and end lines that the thread
+    printing them spent on a CPU (1 when the lines do not say): what a plausible sample count
+    scales with on a machine busy with other work."""
+    end = [x for x in lines if x.get("end")]
+    if not lines or not end or "cpu_ns" not in lines[0] or "cpu_ns" not in end[-1]:
+        return 1.0
+    wall = end[-1]["t_ns"] - lines[0]["t_ns"]
+    return min(1.0, (end[-1]["cpu_ns"] - lines[0]["cpu_ns"]) / wall) if wall > 0 else 1.0
+
+
 def steady_of(st, lines, pid, tid=None):
+    """The samples of the steady window (of thread tid) and the seconds the window lasted —
+    in CPU time when tid is the thread that printed the lines (the main thread), since on a
+    loaded machine it ran for less than the wall time and only what runs can be sampled."""
     win = steady_window(lines)
     s = checks.of_pid(st.samples, pid)
     if tid is not None:
         s = checks.of_thread(s, tid)
-    return checks.in_window(s, *win), (win[1] - win[0]) / 1e9
+    seconds = (win[1] - win[0]) / 1e9
+    if tid is not None and tid == lines[0].get("tid"):
+        seconds *= cpu_fraction(lines)
+    return checks.in_window(s, *win), seconds
 
 
 def sc_cext(exe, interp, wd, scale, perf=False):
@@ -1407,7 +1425,8 @@ def record_candidates(exe, interp, wd, name, seconds):
     results.append(checks.Result(crc == 0 and report is not None,
                                  "%s: hotloop candidates exit %s" % (name, crc)))
     if report is not None:
-        plaus = checks.check_plausible(report["samples"], seconds, FREQ, 0.5, name)
+        plaus = checks.check_plausible(report["samples"], seconds * cpu_fraction(lines), FREQ,
+                                       0.5, name)
         if not plaus.ok:
             raise TooFewSamples(plaus, results)
     return results, truth, report, db

@@ -52,9 +52,12 @@ def emit(obj):
     "t_ns" = time.time_ns() added: the wall clock hotloop's profile.start_ns also uses, so the
     driver can tell samples of the steady state from start-up and shut-down.  When
     $HOTLOOP_E2E_OUT names a file, the line is also appended there (the driver reads that
-    file, so it does not depend on what hotloop does with the command's stdout)."""
+    file, so it does not depend on what hotloop does with the command's stdout).  Also
+    "cpu_ns" = the calling thread's CPU time: on a busy machine a thread gets less CPU than
+    wall time, and a cpu-clock sampler can only sample what ran."""
     obj = dict(obj)
     obj["t_ns"] = time.time_ns()
+    obj["cpu_ns"] = time.thread_time_ns()
     line = json.dumps(obj, sort_keys=True) + "\n"
     sys.stdout.write(line)
     sys.stdout.flush()
