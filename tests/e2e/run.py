@@ -16,6 +16,10 @@ the store and the folded report say against what the workloads know about themse
                                             recall; candidates_smoke: storage and zlib only
                                 Each mixed scenario prints a FIGURES line: completeness,
                                 truncation and stitching counters, samples/s.
+                                And diff: hotloop diff on real recordings (diff(A, A), the
+                                gate's false positives on an unchanged workload, a function
+                                made 15% slower, renamed and moved functions); its figures
+                                are "FIGURES diff ..." lines.
     run.py badinput             bad input, once (uses Debian's python3.11)
     run.py workloads INTERP     runs every workload with --selfcheck (no hotloop, no root):
                                 CPython's own view of each stack matches the markers
@@ -1547,6 +1551,292 @@ def sc_candidates_smoke(exe, interp, wd, scale):
     return sc_candidates(exe, interp, wd, scale, CANDIDATE_SMOKE)
 
 
+# --- hotloop diff on real recordings ----------------------------------------------------------
+
+# 997 Hz: prime, next to hotloop's default 999.  diffwork.py runs a fixed number of rounds of
+# ~20 ms (at 100 ns a loop iteration).  The recordings of the unchanged workload are short
+# (DIFF_SERIES of ~3 s: 15 pairs); the slowdown pair is long, because a 15% slower function
+# that holds 40% of the CPU moves its share by only about 3.3 percentage points, and under
+# Holm's correction over ~250 tests (--python-only) the default gate needs about 20,000
+# samples a side to see that every time rather than most times (12,000 missed it once in two).
+FREQ_DIFF = 997
+DIFF_SERIES = 6
+DIFF_SERIES_ROUNDS = 150
+DIFF_SLOW_ROUNDS = 1000
+DIFF_SLOW_STAGE = "score"
+DIFF_VIEWS = (("python-only", []), ("mixed", ["--mixed"]))  # the Python view is diff's default
+
+
+def hotloop_diff(exe, base, head, *args):
+    """(rc, stdout, stderr) of `hotloop diff BASE HEAD ARGS`."""
+    rc, out, err, _ = run([exe, "diff", base, head] + list(args), timeout=120)
+    return rc, out, err
+
+
+def hotloop_diff_json(exe, base, head, *args):
+    """(rc, parsed JSON or None, stderr) of `hotloop diff --format json`."""
+    rc, out, err = hotloop_diff(exe, base, head, "--format", "json", *args)
+    try:
+        return rc, json.loads(out), err
+    except ValueError as e:
+        return rc, None, err + "\n[run.py: the output is not JSON: %s]" % e
+
+
+def diff_status(j):
+    """{label: status} of a diff's JSON."""
+    return dict((f["function"], f["status"]) for f in j["functions"])
+
+
+def diff_entry(j, label):
+    for f in j["functions"]:
+        if f["function"] == label:
+            return f
+    return None
+
+
+def label_of(rec, stage):
+    """The diff label of the function that ran `stage` in a recording: "qualname (file)"."""
+    f = rec["info"]["stages"][stage]
+    return "%s (%s)" % (f["function"], f["file"])
+
+
+def record_diffwork(exe, interp, wd, tag, rounds, flags, results):
+    """Records diffwork.py; returns {"db", "info", "samples", "share", "ns_per_iteration"}, or
+    None after appending a failed check.  Raises TooFewSamples when hotloop kept too few."""
+    rc, out, err, secs, db, jl = record(
+        exe, wd, tag, ["-F", FREQ_DIFF, "--"] + interp.argv(workload("diffwork.py"), rounds,
+                                                            *flags),
+        timeout=rounds * 0.2 + 120)  # 10x the time a round takes here
+    lines = read_jsonl(jl)
+    meas = [x for x in lines if "measured" in x]
+    if lines:
+        _extra_pids.add(lines[0]["pid"])
+    if rc != 0 or not lines or not meas:
+        results.append(checks.Result(False, "%s: hotloop record exit %s, %d JSON lines "
+                                     "(stdout %r)" % (tag, rc, len(lines), out[-300:])))
+        return None
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    try:
+        samples = con.execute("SELECT samples FROM profile").fetchone()[0]
+    finally:
+        con.close()
+    m = meas[-1]
+    plaus = checks.check_plausible(samples, m["process_cpu_s"], FREQ_DIFF, 0.5, tag)
+    if not plaus.ok:
+        raise TooFewSamples(plaus, results)
+    stages = lines[0]["stages"]
+    iterations = sum(v["calls"] * stages[s]["iterations"] for s, v in m["measured"].items())
+    rec = {"db": db, "info": lines[0], "samples": samples,
+           # A stage's share of the process's CPU time: what its share of the profile's
+           # samples estimates (start-up is in both).
+           "share": dict((s, v["cpu_s"] / m["process_cpu_s"]) for s, v in m["measured"].items()),
+           "ns_per_iteration": m["stages_cpu_s"] * 1e9 / iterations}
+    log("  %s: %d samples, %.1f ns an iteration, CPU shares %s" % (
+        tag, samples, rec["ns_per_iteration"],
+        ", ".join("%s %.2f%%" % (s, 100 * v) for s, v in sorted(rec["share"].items()))))
+    return rec
+
+
+def check_diff_same(exe, rec, results):
+    """diff(A, A): exit 0, every function unchanged with p = 1 and no delta, in both views."""
+    for view, args in DIFF_VIEWS:
+        rc, j, err = hotloop_diff_json(exe, rec["db"], rec["db"], *args)
+        functions = j["functions"] if j else []
+        moved = [f["function"] for f in functions
+                 if f["status"] != "unchanged" or f["p_self"] != 1 or f["p_total"] != 1
+                 or f["delta_self_pp"] != 0 or f["delta_total_pp"] != 0]
+        results.append(checks.Result(
+            rc == 0 and j is not None and not j["failed"] and len(functions) >= 10
+            and not moved,
+            "diff(A, A) %s: exit %s, %d functions, %d of them changed or p < 1 %s %s"
+            % (view, rc, len(functions), len(moved), moved[:5], err.strip()[-300:])))
+    rc, out, err = hotloop_diff(exe, rec["db"], rec["db"])
+    results.append(checks.Result(rc == 0 and "\nverdict: PASS" in out,
+                                 "diff(A, A) text: exit %s, %r" % (rc, out.strip()[-100:])))
+
+
+def check_diff_unchanged(exe, series, results):
+    """Recordings of one unchanged workload, every pair diffed both ways.  --python-only: no
+    pair may fail the default gate.  Mixed view: its false-positive rate is a figure, not a
+    verdict (see sc_diff), but the workload's own functions must never be the regression."""
+    pairs = [(a, b) for i, a in enumerate(series) for b in series[i + 1:]]
+    stage_labels = set(label_of(series[0], s) for s in series[0]["info"]["stages"])
+    for view, args in DIFF_VIEWS:
+        failed_pairs = []
+        blamed_stages = []
+        largest = 0.0
+        for a, b in pairs:
+            verdicts = []
+            for base, head in ((a, b), (b, a)):
+                rc, j, err = hotloop_diff_json(exe, base["db"], head["db"], *args)
+                if rc not in (0, 1) or j is None or rc != int(j["failed"]):
+                    results.append(checks.Result(False, "diff %s %s %s: exit %s, JSON failed=%s"
+                                                 " %s" % (view, base["db"], head["db"], rc,
+                                                          j and j["failed"], err[-300:])))
+                    return
+                if rc == 1:
+                    verdicts.append("%s -> %s: %s" % (
+                        os.path.basename(base["db"]), os.path.basename(head["db"]),
+                        j["verdict"]))
+                for f in j["functions"]:
+                    if f["function"] in stage_labels:
+                        largest = max(largest, abs(f["delta_total_pp"]))
+                        if f["status"] == "regression":
+                            blamed_stages.append(f["function"])
+            if verdicts:
+                failed_pairs.append(verdicts)
+        log("FIGURES diff %s view: false positives: %d of %d pairs (%d recordings of the "
+            "unchanged workload, ~%d samples each, each pair diffed both ways); the largest "
+            "change of a stage's share: %.2f pp"
+            % (view, len(failed_pairs), len(pairs), len(series),
+               sum(r["samples"] for r in series) / len(series), largest))
+        for verdicts in failed_pairs:
+            log("    " + "; ".join(verdicts))
+        results.append(checks.Result(
+            not blamed_stages, "%s view, unchanged workload: none of its four stage functions "
+            "is ever a regression %s" % (view, sorted(set(blamed_stages)))))
+        if view == "python-only":
+            results.append(checks.Result(
+                not failed_pairs, "false positives with the default gate (the Python view): %d "
+                "of %d pairs %s" % (len(failed_pairs), len(pairs), failed_pairs[:2])))
+
+
+def check_diff_slower(exe, base, slow, results):
+    """One stage made 15% slower: the gate fails and names it first, in json, text and
+    markdown; the reported share change agrees with the one the workload measured."""
+    label = label_of(slow, DIFF_SLOW_STAGE)
+    measured_pp = 100 * (slow["share"][DIFF_SLOW_STAGE] - base["share"][DIFF_SLOW_STAGE])
+    rc, j, err = hotloop_diff_json(exe, base["db"], slow["db"], "--python-only")
+    if j is None:
+        results.append(checks.Result(False, "diff --python-only of the slowdown: exit %s, %s"
+                                     % (rc, err[-300:])))
+        return
+    regressions = [f for f in j["functions"] if f["status"] == "regression"]
+    first = j["functions"][0]
+    results.append(checks.Result(
+        rc == 1 and j["failed"] and first["function"] == label
+        and first["status"] == "regression" and [f["function"] for f in regressions] == [label],
+        "%s made 15%% slower, --python-only: exit %s (want 1); first %s (%s); regressions %s; "
+        "want %s alone" % (DIFF_SLOW_STAGE, rc, first["function"], first["status"],
+                           [f["function"] for f in regressions], label)))
+    # A leaf: its self and total shares are the same samples.
+    reported_pp = first["delta_self_pp"] if first["function"] == label else float("nan")
+    p_base = float(first["self"][0]) / j["base"]["samples"]
+    p_head = float(first["self"][1]) / j["head"]["samples"]
+    se_pp = 100 * (p_base * (1 - p_base) / j["base"]["samples"]
+                   + p_head * (1 - p_head) / j["head"]["samples"]) ** 0.5
+    # Sampling noise (4 standard errors) and 0.5 pp for what the two measures do not share:
+    # the clock calls around each stage, samples without a Python frame.
+    results.append(checks.Result(
+        abs(reported_pp - measured_pp) <= 4 * se_pp + 0.5,
+        "%s's share change: reported %+.2f pp (p %.2g), measured with thread_time %+.2f pp "
+        "(%.2f%% -> %.2f%% of the CPU); tolerance %.2f pp"
+        % (DIFF_SLOW_STAGE, reported_pp, first["p_self"], measured_pp,
+           100 * base["share"][DIFF_SLOW_STAGE], 100 * slow["share"][DIFF_SLOW_STAGE],
+           4 * se_pp + 0.5)))
+    log("FIGURES diff slowdown: %s 15%% slower: share %+.2f pp measured, %+.2f pp reported "
+        "(p %.2g, %d vs %d samples)" % (DIFF_SLOW_STAGE, measured_pp, reported_pp,
+                                        first["p_self"], j["base"]["samples"],
+                                        j["head"]["samples"]))
+
+    rc, out, err = hotloop_diff(exe, base["db"], slow["db"], "--python-only")
+    verdict = [x for x in out.splitlines() if x.startswith("verdict: ")]
+    results.append(checks.Result(
+        rc == 1 and verdict and verdict[-1].startswith("verdict: FAIL: ")
+        and verdict[-1].endswith(", first " + label),
+        "text: exit %s, %s" % (rc, verdict or out[-300:])))
+    rc, out, err = hotloop_diff(exe, base["db"], slow["db"], "--python-only",
+                                "--format", "markdown")
+    rows = [x for x in out.splitlines() if x.startswith("| `")]
+    results.append(checks.Result(
+        rc == 1 and out.startswith("### hotloop diff: \u274c") and rows
+        and rows[0].startswith("| `%s` |" % label),
+        "markdown: exit %s, heading %r, first row %r" % (rc, out.splitlines()[0] if out else "",
+                                                         rows[0] if rows else None)))
+
+    # The mixed view (--mixed) holds the same Python samples: the slowed function must be
+    # a regression there too, though environmental shifts of native functions (see sc_diff)
+    # may rank before it.
+    rc, j, err = hotloop_diff_json(exe, base["db"], slow["db"], "--mixed")
+    regressions = [f["function"] for f in (j or {}).get("functions", [])
+                   if f["status"] == "regression"]
+    results.append(checks.Result(
+        rc == 1 and label in regressions,
+        "mixed view: exit %s, %s is regression number %s of %d (%s)"
+        % (rc, DIFF_SLOW_STAGE, regressions.index(label) + 1 if label in regressions else None,
+           len(regressions), regressions[:4])))
+
+
+def check_diff_renamed(exe, base, renamed, results):
+    """render renamed and transform moved to another file: each old key removed and the new
+    one added, nothing crashes, and the exit status agrees with the verdict."""
+    want = {}
+    for stage in ("render", "transform"):
+        want[label_of(base, stage)] = "removed"
+        want[label_of(renamed, stage)] = "added"
+    for stage in ("parse", "score"):
+        want[label_of(base, stage)] = "unchanged"
+    for view, args in DIFF_VIEWS:
+        rc, j, err = hotloop_diff_json(exe, base["db"], renamed["db"], *args)
+        status = diff_status(j) if j else {}
+        got = dict((k, status.get(k)) for k in want)
+        # --python-only: the same work in both, so no regression and exit 0.  Mixed view:
+        # native shares may move (see sc_diff), so only the agreement of exit and verdict.
+        rc_ok = rc == 0 if view == "python-only" else (j is not None and rc == int(j["failed"]))
+        results.append(checks.Result(
+            rc_ok and got == want,
+            "renamed and moved, %s: exit %s; %s%s"
+            % (view, rc, ", ".join("%s %s (want %s)" % (k, got[k], v)
+                                   for k, v in sorted(want.items())), err.strip()[-300:])))
+    rc, out, err = hotloop_diff(exe, base["db"], renamed["db"], "--python-only", "-n", "0")
+    results.append(checks.Result(
+        rc == 0 and "\nverdict: PASS" in out
+        and all(k in out for k, v in want.items() if v != "unchanged"),
+        "renamed and moved, text: exit %s, lists the removed and added functions" % rc))
+
+
+def sc_diff(exe, interp, wd, scale):
+    """hotloop diff on real recordings of diffwork.py: diff(A, A) is empty; recordings of the
+    unchanged workload pass the gate (the false-positive rate is printed); a stage made 15%
+    slower fails it and is named first; renamed and moved functions are removed and added.
+
+    The gate's verdicts are checked in the Python view (diff's default, --python-only), where
+    the shares are the ones the workload decides (its stages' CPU shares agree within 0.5 pp
+    between runs).  In the mixed view (--mixed) the self shares of the interpreter's own native functions (the
+    allocator: pymalloc_free, insert_to_usedpool; thread-state access: __tls_get_addr,
+    _PyInterpreterState_GET) differ between two runs of the same program by 1-3 pp: real CPU
+    time that varies with the process's allocator state and with the machine's load (each
+    run's ns per loop iteration is printed), far beyond the binomial noise the test assumes.
+    How often the mixed view fails on an unchanged workload thus depends on the machine, not
+    on hotloop: it is printed as a figure, not made a verdict."""
+    started = time.monotonic()
+    results = []
+    series = []
+    for i in range(DIFF_SERIES):
+        rec = record_diffwork(exe, interp, wd, "same%d" % (i + 1), DIFF_SERIES_ROUNDS * scale,
+                              [], results)
+        if rec is None:
+            return results
+        series.append(rec)
+    renamed = record_diffwork(exe, interp, wd, "renamed", DIFF_SERIES_ROUNDS * scale,
+                              ["--renamed"], results)
+    base = record_diffwork(exe, interp, wd, "base", DIFF_SLOW_ROUNDS * scale, [], results)
+    slow = record_diffwork(exe, interp, wd, "slow", DIFF_SLOW_ROUNDS * scale,
+                           ["--slow=%s" % DIFF_SLOW_STAGE], results)
+    if renamed is None or base is None or slow is None:
+        return results
+    speeds = [r["ns_per_iteration"] for r in series + [renamed, base, slow]]
+    log("FIGURES diff machine speed: %.0f to %.0f ns a loop iteration over the %d recordings"
+        % (min(speeds), max(speeds), len(speeds)))
+
+    check_diff_same(exe, series[0], results)
+    check_diff_unchanged(exe, series, results)
+    check_diff_slower(exe, base, slow, results)
+    check_diff_renamed(exe, series[0], renamed, results)
+    log("FIGURES diff wall time: %.0f s" % (time.monotonic() - started))
+    return results
+
+
 SCENARIOS = {
     "chain": sc_chain,
     "threads": sc_threads,
@@ -1565,6 +1855,7 @@ SCENARIOS = {
     "async_dump": sc_async_dump,
     "candidates": sc_candidates,
     "candidates_smoke": sc_candidates_smoke,
+    "diff": sc_diff,
 }
 
 
@@ -1834,6 +2125,8 @@ WORKLOAD_SELFCHECKS = [
     ("forker.py", ["1", "--selfcheck"]),
     ("exiter.py", ["0.3", "--exit-code=3"]),
     ("accuracy.py", ["1"]),
+    ("diffwork.py", ["25", "--slow=score"]),
+    ("diffwork.py", ["25", "--renamed"]),
     ("cext.py", ["1", "--selfcheck"]),
     ("sortsub.py", ["1", "--selfcheck"]),
     ("syscalls.py", ["1", "--selfcheck"]),
@@ -1888,7 +2181,7 @@ def _run_workload(interp, name, args, env, results):
     sc = [x for x in lines if "selfcheck" in x]
     if "--selfcheck" in args:
         ok = ok and bool(sc) and sc[-1]["selfcheck"] == "ok"
-    if name == "accuracy.py":
+    if name in ("accuracy.py", "diffwork.py"):
         m = [x for x in lines if "measured" in x]
         ok = ok and bool(m) and m[-1]["overhead_share"] < 0.01
     msg = "%s %s: exit %s (want %d), %d JSON lines%s" % (
