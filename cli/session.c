@@ -2114,6 +2114,7 @@ int hl_session__flush_window(struct hl_session *s)
 		.first_rowid = 0,
 		.last_rowid = -1,
 		.frequency_hz = s->frequency_hz,
+		.time_us = time_us,
 	};
 	for (i = 0; i < s->nr_window_rows && !err; i++) {
 		const struct window_row *r = &s->window_rows[i];

@@ -17,6 +17,7 @@ CREATE TABLE window (
 	id          INTEGER PRIMARY KEY,
 	profile_id  INTEGER NOT NULL REFERENCES profile(id),
 	start_ns    INTEGER NOT NULL,  -- wall clock, ns since the Unix epoch
+	time_us     INTEGER NOT NULL,  -- the time_us of its sample rows (µs since profile start)
 	end_ns      INTEGER NOT NULL,
 	samples     INTEGER NOT NULL,  -- sum of the weights of its sample rows
 	lost        INTEGER NOT NULL,  -- samples the kernel dropped during the window

@@ -108,8 +108,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_THREAD_INSERT] = "INSERT INTO thread (process_id, tid, name) VALUES (?1, ?2, ?3)",
 	[ST_THREAD_NAME] = "UPDATE thread SET name = ?2 WHERE id = ?1",
 	[ST_WINDOW_INSERT] = "INSERT INTO window (profile_id, start_ns, end_ns, samples, lost,"
-			     " first_rowid, last_rowid, frequency_hz)"
-			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			     " first_rowid, last_rowid, frequency_hz, time_us)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 };
 
 struct hl_store {
@@ -1274,6 +1274,7 @@ int64_t hl_store__add_window(struct hl_store *store, const struct hl_window_info
 	int err;
 
 	if (w->start_ns > INT64_MAX || w->end_ns > INT64_MAX || w->samples > INT64_MAX ||
+	    w->time_us > INT64_MAX ||
 	    w->lost > INT64_MAX || w->end_ns < w->start_ns)
 		return -EINVAL;
 	err = begin_write(store);
@@ -1288,5 +1289,6 @@ int64_t hl_store__add_window(struct hl_store *store, const struct hl_window_info
 	sqlite3_bind_int64(stmt, 6, w->first_rowid);
 	sqlite3_bind_int64(stmt, 7, w->last_rowid);
 	sqlite3_bind_int64(stmt, 8, w->frequency_hz);
+	sqlite3_bind_int64(stmt, 9, (int64_t)w->time_us);
 	return insert_row(store, stmt, "adding a window");
 }

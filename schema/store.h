@@ -166,6 +166,7 @@ struct hl_window_info {
 	uint64_t samples, lost;
 	int64_t first_rowid, last_rowid;
 	uint32_t frequency_hz;
+	uint64_t time_us; /* of its sample rows */
 };
 /* Adds the window row to the open batch.  Returns its id or a negative errno. */
 int64_t hl_store__add_window(struct hl_store *store, const struct hl_window_info *w);
