@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -124,7 +125,11 @@ int cmd_export(int argc, char **argv)
 	sqlite3_stmt *stmt = NULL;
 	struct hl_time_bound at = {0};
 	uint64_t window_id = 0;
-	unsigned written = 0, windows = 0;
+	struct window_row {
+		int64_t id, profile_id, start_ns, time_us;
+	} *list = NULL;
+	size_t windows = 0, cap = 0, i;
+	unsigned written = 0;
 	int opt, rc, err = 0, ret = HL_EXIT_ERROR;
 
 	optind = 1;
@@ -195,26 +200,37 @@ int cmd_export(int argc, char **argv)
 	sqlite3_bind_int64(stmt, 2, at.kind == HL_TIME_ABSOLUTE ? at.value : 0);
 	sqlite3_bind_int64(stmt, 3, bound_us(&filter.from, 0));
 	sqlite3_bind_int64(stmt, 4, bound_us(&filter.to, INT64_MAX / 1000));
-	while (!err && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		windows++;
-		err = export_window(store, &filter, dir, sqlite3_column_int64(stmt, 0),
-				    sqlite3_column_int64(stmt, 1), sqlite3_column_int64(stmt, 2),
-				    sqlite3_column_int64(stmt, 3), &written);
+	/* The list is read whole first: loading a profile registers SQL functions, which
+	 * SQLite refuses while a statement is running on the connection. */
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (hl_grow((void **)&list, &cap, windows + 1, sizeof(*list))) {
+			hl_err("out of memory");
+			goto out_close;
+		}
+		list[windows++] = (struct window_row){
+			sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
+			sqlite3_column_int64(stmt, 2), sqlite3_column_int64(stmt, 3)};
 	}
-	if (!err && rc != SQLITE_DONE) {
+	if (rc != SQLITE_DONE) {
 		hl_store__sql_error(store, rc, "listing windows");
 		goto out_close;
 	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	for (i = 0; i < windows && !err; i++)
+		err = export_window(store, &filter, dir, list[i].id, list[i].profile_id,
+				    list[i].start_ns, list[i].time_us, &written);
 	if (err)
 		goto out_close;
 	if (!windows)
 		hl_warn("no window of %s matches: nothing written", argv[optind]);
-	fprintf(stderr, "hotloop: %u pprof files written to %s (%u windows, those without "
+	fprintf(stderr, "hotloop: %u pprof files written to %s (%zu windows, those without "
 			"matching samples skipped)\n",
 		written, dir, windows);
 	ret = HL_EXIT_OK;
 
 out_close:
+	free(list);
 	sqlite3_finalize(stmt);
 	hl_store__close(store);
 	return ret;
