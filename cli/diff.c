@@ -63,7 +63,12 @@ static void usage(FILE *out)
 		"examples:\n"
 		"  hotloop diff base.db head.db\n"
 		"  hotloop diff base.db head.db --format markdown -o comment.md\n"
-		"  hotloop diff base.db head.db --threshold 1 --mixed -f html -o d.html\n\n"
+		"  hotloop diff base.db head.db --threshold 1 --mixed -f html -o d.html\n"
+		"  hotloop diff d.db d.db --base-since 2h --base-to @$(date -d '1 hour ago' +%%s)\\\n"
+		"      --since 1h                       (one daemon store, two time ranges)\n"
+		"  hotloop diff d.db d.db --base-service a.service --service b.service\n"
+		"base-only filters (the others apply to both; these replace them for BASE):\n"
+		"      --base-from TIME, --base-to TIME, --base-since DURATION, --base-service NAME\n\n"
 		"Exit status: 0 no significant regression, 1 a function's share grew\n"
 		"significantly beyond the threshold, 2 error, 64 usage.\n",
 		HL_DIFF_DEFAULT_THRESHOLD, HL_DIFF_DEFAULT_SIGNIFICANCE, HL_DIFF_DEFAULT_ROWS,
@@ -84,7 +89,26 @@ static int usage_error(const char *fmt, const char *arg)
 	return usage_hint();
 }
 
-enum { OPT_THRESHOLD = 0x2000, OPT_SIGNIFICANCE, OPT_MIXED };
+enum {
+	OPT_THRESHOLD = 0x2000,
+	OPT_SIGNIFICANCE,
+	OPT_MIXED,
+	/* Filters of BASE alone, so one daemon store compares with itself: two time ranges
+	 * (--base-from/--base-to against --from/--to) or two services. */
+	OPT_BASE_FROM,
+	OPT_BASE_TO,
+	OPT_BASE_SINCE,
+	OPT_BASE_SERVICE,
+};
+
+/* The base-only option @opt as the shared filter option it mirrors. */
+static int base_option(int opt)
+{
+	return opt == OPT_BASE_FROM	? HL_OPT_FROM
+	       : opt == OPT_BASE_TO	? HL_OPT_TO
+	       : opt == OPT_BASE_SINCE ? HL_OPT_SINCE
+					: HL_OPT_SERVICE;
+}
 
 int cmd_diff(int argc, char **argv)
 {
@@ -96,6 +120,10 @@ int cmd_diff(int argc, char **argv)
 		{"significance", required_argument, NULL, OPT_SIGNIFICANCE},
 		{"mixed", no_argument, NULL, OPT_MIXED},
 		{"help", no_argument, NULL, 'h'},
+		{"base-from", required_argument, NULL, OPT_BASE_FROM},
+		{"base-to", required_argument, NULL, OPT_BASE_TO},
+		{"base-since", required_argument, NULL, OPT_BASE_SINCE},
+		{"base-service", required_argument, NULL, OPT_BASE_SERVICE},
 		HL_FILTER_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
@@ -105,8 +133,10 @@ int cmd_diff(int argc, char **argv)
 		.rows = HL_DIFF_DEFAULT_ROWS,
 	};
 	const struct hl_diff_format *format = hl_diff_format_find("text");
-	struct hl_report_filter filter = {0};
-	struct hl_filter_label label = {{0}};
+	struct hl_report_filter filter = {0}, base_only = {0}, base_filter;
+	struct hl_filter_label label = {{0}}, base_label = {{0}};
+	bool base_from = false, base_to = false, base_service = false;
+	char combined_label[sizeof(label.text) * 2 + 16];
 	struct hl_store *store[2] = {NULL, NULL};
 	struct hl_profile *profile[2] = {NULL, NULL};
 	const char *output = NULL;
@@ -150,6 +180,17 @@ int cmd_diff(int argc, char **argv)
 		case OPT_MIXED:
 			mixed = true;
 			break;
+		case OPT_BASE_FROM:
+		case OPT_BASE_TO:
+		case OPT_BASE_SINCE:
+		case OPT_BASE_SERVICE:
+			if (hl_filter_option("diff", base_option(opt), optarg, &base_only,
+					     &base_label))
+				return usage_hint();
+			base_from |= opt == OPT_BASE_FROM || opt == OPT_BASE_SINCE;
+			base_to |= opt == OPT_BASE_TO;
+			base_service |= opt == OPT_BASE_SERVICE;
+			break;
 		case 'h':
 			usage(stdout);
 			return HL_EXIT_OK;
@@ -166,23 +207,36 @@ int cmd_diff(int argc, char **argv)
 	if (argc - optind != 2)
 		return usage_error("%s", argc - optind < 2 ? "give two files: BASE HEAD"
 							   : "give two files only: BASE HEAD");
-	if (hl_filter_finish("diff", &filter))
+	base_filter = filter;
+	if (base_from)
+		base_filter.from = base_only.from;
+	if (base_to)
+		base_filter.to = base_only.to;
+	if (base_service)
+		base_filter.service = base_only.service;
+	if (hl_filter_finish("diff", &filter) || hl_filter_finish("diff", &base_filter))
 		return usage_hint();
 	if (mixed && filter.view != HL_VIEW_MIXED)
 		return usage_error("%s", "--mixed excludes --python-only and --native-only");
 	if (!mixed && filter.view == HL_VIEW_MIXED)
-		filter.view = HL_VIEW_PYTHON;
+		filter.view = base_filter.view = HL_VIEW_PYTHON;
 	options.names[0] = argv[optind];
 	options.names[1] = argv[optind + 1];
 	options.view = filter.view;
-	if (*label.text)
+	if (*base_label.text) {
+		/* Both labels in one: "base: from 14:00, to 14:10; both: ...". */
+		snprintf(combined_label, sizeof(combined_label), "base: %s%s%s", base_label.text,
+			 *label.text ? "; both: " : "", label.text);
+		options.filter_label = combined_label;
+	} else if (*label.text) {
 		options.filter_label = label.text;
+	}
 
 	for (i = 0; i < 2; i++) {
 		store[i] = hl_store__open(options.names[i], HL_STORE_READONLY);
 		if (!store[i])
 			goto out_free; /* hl_store__open said why */
-		profile[i] = hl_profile__load(store[i], &filter);
+		profile[i] = hl_profile__load(store[i], i ? &filter : &base_filter);
 		if (!profile[i])
 			goto out_free;
 		if (!hl_profile__summary(profile[i])->selected)

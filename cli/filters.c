@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "cli/filters.h"
 #include "common/util.h"
+#include "daemon/config.h"
 #include "schema/store.h"
 
 #include <errno.h>
@@ -19,6 +20,10 @@ const char hl_filter_help[] =
 	"                       250ms, 2m), a date and time (2024-05-01T14:00:00, local\n"
 	"                       time unless it ends in Z or +HH:MM), @EPOCH seconds, or a\n"
 	"                       time of day (14:05) on the day the recording started\n"
+	"      --since DURATION samples of the last DURATION (90s, 30m, 1h, 2d): the same\n"
+	"                       as --from @(now - DURATION)\n"
+	"      --service NAME   samples of processes of service NAME (`hotloop daemon`\n"
+	"                       stores: the systemd unit, container:ID or executable name)\n"
 	"      --gil            samples of threads holding the GIL\n"
 	"      --no-gil         samples of Python threads not holding it\n"
 	"      --focus REGEX    samples whose stack has a function matching REGEX\n"
@@ -87,6 +92,22 @@ int hl_filter_option(const char *cmd, int opt, const char *arg, struct hl_report
 			    "day (14:05), not '%s'",
 			    arg);
 		add_label(label, opt == HL_OPT_FROM ? "from" : "to", arg);
+		return 0;
+	case HL_OPT_SINCE: {
+		uint64_t ns;
+
+		if (hl_parse_duration_ns(arg, &ns))
+			return usage(cmd, "--since wants a duration (90s, 30m, 1h, 2d), not '%s'",
+				     arg);
+		f->from.kind = HL_TIME_ABSOLUTE;
+		f->from.value = (int64_t)((hl_now_realtime_ns() - HL_MIN(ns, hl_now_realtime_ns())) /
+					  1000);
+		add_label(label, "since", arg);
+		return 0;
+	}
+	case HL_OPT_SERVICE:
+		f->service = arg;
+		add_label(label, "service", arg);
 		return 0;
 	case HL_OPT_FOCUS:
 		f->focus = arg;

@@ -24,6 +24,8 @@ enum {
 	HL_OPT_GIL,
 	HL_OPT_NO_GIL,
 	HL_OPT_PROFILE,
+	HL_OPT_SINCE,
+	HL_OPT_SERVICE,
 };
 
 #define HL_FILTER_LONGOPTS                                                                     \
@@ -38,7 +40,9 @@ enum {
 	{"native-only", no_argument, NULL, HL_OPT_NATIVE_ONLY},                                \
 	{"gil", no_argument, NULL, HL_OPT_GIL},                                                \
 	{"no-gil", no_argument, NULL, HL_OPT_NO_GIL},                                          \
-	{"profile", required_argument, NULL, HL_OPT_PROFILE}
+	{"profile", required_argument, NULL, HL_OPT_PROFILE},                                  \
+	{"since", required_argument, NULL, HL_OPT_SINCE},                                      \
+	{"service", required_argument, NULL, HL_OPT_SERVICE}
 
 /* The help lines of the options above. */
 extern const char hl_filter_help[];

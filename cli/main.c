@@ -23,6 +23,9 @@ static const struct command commands[] = {
 	{"candidates", cmd_candidates,
 	 "rank hot generic Python functions by what specializing them could save"},
 	{"dump", cmd_dump, "print the Python stacks (and asyncio tasks) of a running process"},
+	{"daemon", cmd_daemon, "sample every CPython process on the host, always on, bounded cost"},
+	{"status", cmd_status, "what the running daemon samples, its rates, store and own cost"},
+	{"export", cmd_export, "write the daemon's windows as pprof files, one per window"},
 	{"doctor", cmd_doctor, "check what this machine allows and how to fix what is missing"},
 };
 

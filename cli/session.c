@@ -14,6 +14,7 @@
 #include "common/intern.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "daemon/labels.h"
 #include "schema/store.h"
 #include "symbolize/pycode.h"
 #include "symbolize/addrspace.h"
@@ -57,6 +58,12 @@
  * often when a new thread needs one. */
 #define NAMES_REFRESH_NS (2ULL * 1000000000)
 #define NAMES_RETRY_NS (100ULL * 1000000)
+/* With windows (the daemon), the caches of stacks, frames and native addresses are emptied
+ * when they grow past this: they are keyed by process image, so churning processes would
+ * otherwise grow them forever.  They refill from the store on demand. */
+#define WINDOW_CACHE_LIMIT (16u << 20)
+/* A thread not sampled for this many windows is forgotten (a new sample re-adds it). */
+#define THREAD_IDLE_WINDOWS 3
 #define EPOLL_TAG_RING 0
 #define EPOLL_TAG_PIDFD 1
 
@@ -72,6 +79,9 @@ struct target {
 	uint32_t space;		 /* cache namespace of this image's addresses */
 	bool exited;
 	bool announced;
+	uint64_t exited_ns; /* monotonic, when its exit was seen */
+	uint64_t samples;   /* stored, over its whole life */
+	char service[128];  /* daemon/labels.h */
 	struct hl_python py;
 	struct hl_pycode_cache *codes;
 	struct hl_addrspace *as;	  /* its code, for native frames (mixed, native modes) */
@@ -95,6 +105,7 @@ struct thread {
 	uint8_t name_tries; /* reads of threading._active that did not know it yet */
 	char comm[16];
 	char name[64]; /* as stored */
+	uint64_t last_window; /* the window it was last sampled in */
 };
 
 /* A thread threading never lists (started from C, or with _thread) stops being looked for
@@ -201,6 +212,18 @@ struct native_entry {
 
 #define HL_NATIVE_MAX_PCS 256 /* native frames unwound per sample */
 
+/* One sample row of the open window: a distinct (thread, stack, state) and its count. */
+struct window_key {
+	int64_t thread_id;
+	int64_t stack_id;
+	int64_t state;
+};
+
+struct window_row {
+	struct window_key key;
+	uint64_t count;
+};
+
 struct hl_session {
 	struct hl_session_opts opts;
 	struct hl_store *store;
@@ -241,6 +264,17 @@ struct hl_session {
 	uint64_t samples;
 	uint64_t truncated;
 	uint64_t counters[CNT_COUNT];
+	uint64_t counters_stored[CNT_COUNT]; /* already added to profile_counter */
+
+	/* The open window (opts.window_ns > 0). */
+	struct hl_intern *window_index; /* struct window_key -> index into window_rows */
+	struct window_row *window_rows;
+	size_t nr_window_rows, cap_window_rows;
+	uint64_t window_start_wall, window_end_wall, window_start_mono;
+	uint64_t window_lost_base; /* ring-buffer drops before the window */
+	uint64_t window_seq;	   /* windows opened: 1 for the first */
+	uint64_t windows;	   /* written */
+	uint32_t frequency_hz;	   /* now (hl_session__set_frequency) */
 	int error; /* first fatal error, e.g. the disk is full */
 
 	/* The logical part of the sample being stored (asyncio), see async_prepare(). */
@@ -326,7 +360,8 @@ static uint64_t retry_delay_ns(const struct target *t, uint64_t now)
 
 static int64_t add_process_row(struct hl_session *s, struct target *t)
 {
-	char exe[PATH_MAX], cmd[4096];
+	char exe[PATH_MAX], cmd[4096], cgroup[4096];
+	struct hl_labels labels;
 	struct hl_process_info info = {
 		.pid = (uint32_t)t->pid,
 		.parent_pid = (uint32_t)t->parent,
@@ -337,6 +372,12 @@ static int64_t add_process_row(struct hl_session *s, struct target *t)
 
 	read_proc_text(t->pid, "exe", exe, sizeof(exe), false);
 	read_proc_text(t->pid, "cmdline", cmd, sizeof(cmd), true);
+	read_proc_text(t->pid, "cgroup", cgroup, sizeof(cgroup), false);
+	hl_labels_parse(cgroup, strlen(cgroup), exe, &labels);
+	info.service = labels.service[0] ? labels.service : NULL;
+	info.container = labels.container[0] ? labels.container : NULL;
+	info.cgroup = labels.cgroup[0] ? labels.cgroup : NULL;
+	hl_strlcpy(t->service, labels.service, sizeof(t->service));
 	return hl_store__add_process(s->store, s->profile_id, &info);
 }
 
@@ -600,13 +641,24 @@ static struct target *new_target(struct hl_session *s, pid_t pid, pid_t parent, 
 	return t;
 }
 
+static void release_marked(struct hl_session *s);
+
+/* Forgets exited target @t at once (its pid now names another process). */
+static void release_now(struct hl_session *s, struct target *t)
+{
+	t->exited_ns = UINT64_MAX;
+	release_marked(s);
+}
+
 int hl_session__add_target(struct hl_session *s, pid_t pid, pid_t parent_pid, bool await_exec)
 {
 	struct hl_proc none = {.flags = await_exec ? HL_PROC_AWAIT_EXEC : 0};
-	struct target *t;
+	struct target *t = target_of(s, pid);
 	int err;
 
-	if (target_of(s, pid))
+	if (t && t->exited)
+		release_now(s, t); /* the pid was reused by a new process */
+	else if (t)
 		return 0;
 	if (kill(pid, 0) && errno == ESRCH)
 		return -ESRCH;
@@ -630,7 +682,10 @@ static void on_target_fork(struct hl_session *s, const struct hl_proc_event *e)
 	struct target *parent = target_of(s, (pid_t)e->parent_pid), *t;
 	int err;
 
-	if (target_of(s, (pid_t)e->pid))
+	t = target_of(s, (pid_t)e->pid);
+	if (t && t->exited)
+		release_now(s, t); /* the pid was reused by a new process */
+	else if (t)
 		return;
 	t = new_target(s, (pid_t)e->pid, (pid_t)e->parent_pid, &err);
 	if (!t) {
@@ -656,8 +711,13 @@ static void on_target_exec(struct hl_session *s, const struct hl_proc_event *e)
 	struct target *t = target_of(s, (pid_t)e->pid);
 	int64_t row;
 
-	if (!t)
+	if (!t || t->exited) {
+		/* Not ours (the daemon asked to hear of every exec), or a pid reused by a new
+		 * process after a target exited. */
+		if (s->opts.on_exec)
+			s->opts.on_exec(s->opts.hook_ctx, (pid_t)e->pid);
 		return;
+	}
 	flush_held(s, t); /* they belong to the old image */
 	/* A new image: a new process row, a new address space for the caches. */
 	hl_store__end_process(s->store, t->process_id, hl_now_realtime_ns());
@@ -689,6 +749,7 @@ static void on_target_exit(struct hl_session *s, pid_t pid)
 		return;
 	flush_held(s, t);
 	t->exited = true;
+	t->exited_ns = hl_now_monotonic_ns();
 	t->next_try_ns = 0;
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, t->pidfd, NULL);
 	close(t->pidfd);
@@ -735,6 +796,7 @@ static struct thread *thread_of(struct hl_session *s, struct target *t,
 		hl_strlcpy(th->comm, comm, sizeof(th->comm));
 		store_thread_name(s, th, comm);
 	}
+	th->last_window = s->window_seq;
 	/* A Python thread: its ident leads to the name threading gave it. */
 	if (smp->tstate && smp->tstate != th->tstate && t->detect == HL_PYDETECT_OK) {
 		th->tstate = smp->tstate;
@@ -1372,6 +1434,32 @@ static void count_status(struct hl_session *s, const struct hl_sample *smp)
 	}
 }
 
+/* Counts one sample in the open window. */
+static int window_count(struct hl_session *s, int64_t thread_id, int64_t stack_id,
+			enum hl_thread_state state)
+{
+	struct window_key key = {.thread_id = thread_id, .stack_id = stack_id, .state = state};
+	uint64_t slot;
+	int64_t idx;
+	int err;
+
+	if (hl_intern__find(s->window_index, &key, sizeof(key), &slot, &idx)) {
+		s->window_rows[idx].count++;
+		return 0;
+	}
+	err = hl_grow((void **)&s->window_rows, &s->cap_window_rows, s->nr_window_rows + 1,
+		      sizeof(*s->window_rows));
+	if (err)
+		return err;
+	idx = (int64_t)s->nr_window_rows;
+	/* Unlike a cache, a lost index entry would split a row: treat it as fatal. */
+	err = hl_intern__add(s->window_index, slot, &key, sizeof(key), idx);
+	if (err)
+		return err;
+	s->window_rows[s->nr_window_rows++] = (struct window_row){.key = key, .count = 1};
+	return 0;
+}
+
 static void on_sample(struct hl_session *s, const struct hl_sample *smp, size_t size)
 {
 	const struct hl_py_frame *frames = (const void *)(smp + 1);
@@ -1417,16 +1505,20 @@ static void on_sample(struct hl_session *s, const struct hl_sample *smp, size_t 
 	state = smp->gil == HL_GIL_STATE_HELD	  ? HL_STATE_GIL
 		: smp->gil == HL_GIL_STATE_NOT_HELD ? HL_STATE_NO_GIL
 						    : HL_STATE_UNKNOWN;
-	err = hl_store__add_sample(s->store, s->profile_id, th->id, stack,
-				   smp->time_ns > s->start_mono_ns
-					   ? (smp->time_ns - s->start_mono_ns) / 1000
-					   : 0,
-				   state, 1);
+	if (s->opts.window_ns)
+		err = window_count(s, th->id, stack, state);
+	else
+		err = hl_store__add_sample(s->store, s->profile_id, th->id, stack,
+					   smp->time_ns > s->start_mono_ns
+						   ? (smp->time_ns - s->start_mono_ns) / 1000
+						   : 0,
+					   state, 1);
 	if (err) {
 		fail(s, err, "cannot write a sample");
 		return;
 	}
 	s->samples++;
+	t->samples++;
 }
 
 /* Names of a code object, copied by the sampler when it first saw it: filed in the code
@@ -1507,17 +1599,39 @@ static void free_native(struct hl_session *s)
 	hl_binary_cache__free(s->binaries);
 }
 
+/* Starts a window at @wall (@mono), ending at the next multiple of window_ns of the wall
+ * clock, so every host's windows line up (14:00:00, 14:01:00, ...). */
+static void open_window(struct hl_session *s, uint64_t wall, uint64_t mono)
+{
+	struct hl_collector_stats st = {0};
+
+	if (!s->opts.window_ns)
+		return;
+	if (s->collector)
+		hl_collector__stats(s->collector, &st);
+	s->window_start_wall = wall;
+	s->window_start_mono = mono;
+	s->window_end_wall = (wall / s->opts.window_ns + 1) * s->opts.window_ns;
+	s->window_lost_base = st.ringbuf_full;
+	s->window_seq++;
+	s->nr_window_rows = 0;
+	hl_intern__clear(s->window_index);
+}
+
 struct hl_session *hl_session__new(const struct hl_session_opts *opts)
 {
 	struct hl_collector_opts copts = {
 		.frequency_hz = opts->frequency_hz,
 		.max_py_frames = opts->max_py_frames,
 		/* Mixed samples carry a stack copy: room for a second or so of them. */
-		.ringbuf_bytes = opts->mode == HL_MODE_PYTHON ? 16 << 20 : 64 << 20,
+		.ringbuf_bytes = opts->ringbuf_bytes	       ? opts->ringbuf_bytes
+				 : opts->mode == HL_MODE_PYTHON ? 16 << 20
+								 : 64 << 20,
 		.follow_forks = opts->follow_forks,
 		.python_stacks = opts->mode != HL_MODE_NATIVE,
 		.kernel_stacks = opts->mode != HL_MODE_PYTHON,
 		.ustack_bytes = opts->mode != HL_MODE_PYTHON ? opts->ustack_bytes : 0,
+		.report_all_execs = opts->report_all_execs,
 	};
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EPOLL_TAG_RING};
 	char host[256] = "", kernel[256] = "";
@@ -1531,6 +1645,7 @@ struct hl_session *hl_session__new(const struct hl_session_opts *opts)
 		return NULL;
 	s->opts = *opts;
 	s->epfd = -1;
+	s->frequency_hz = opts->frequency_hz;
 	s->targets = hl_map__new(16);
 	s->threads = hl_map__new(64);
 	s->stacks = hl_intern__new();
@@ -1540,8 +1655,11 @@ struct hl_session *hl_session__new(const struct hl_session_opts *opts)
 	s->binaries = hl_binary_cache__new();
 	if (opts->async_stacks)
 		s->astack = calloc(1, sizeof(*s->astack));
+	if (opts->window_ns)
+		s->window_index = hl_intern__new();
 	if (!s->targets || !s->threads || !s->stacks || !s->frames || !s->natives ||
-	    !s->kernel_frames || !s->binaries || (opts->async_stacks && !s->astack)) {
+	    !s->kernel_frames || !s->binaries || (opts->async_stacks && !s->astack) ||
+	    (opts->window_ns && !s->window_index)) {
 		err = -ENOMEM;
 		goto out_free;
 	}
@@ -1557,7 +1675,9 @@ struct hl_session *hl_session__new(const struct hl_session_opts *opts)
 		err = -errno;
 		goto out_free;
 	}
-	s->store = hl_store__open(opts->db_path, HL_STORE_CREATE | HL_STORE_TRUNCATE);
+	s->store = hl_store__open(opts->db_path,
+				  HL_STORE_CREATE | (opts->append ? HL_STORE_INCREMENTAL_VACUUM
+								  : HL_STORE_TRUNCATE));
 	if (!s->store) {
 		err = -errno;
 		goto out_free;
@@ -1570,6 +1690,7 @@ struct hl_session *hl_session__new(const struct hl_session_opts *opts)
 	s->start_wall_ns = hl_now_realtime_ns();
 	s->last_commit_ns = s->start_mono_ns;
 	s->self_cpu_start_ns = hl_self_cpu_ns();
+	open_window(s, s->start_wall_ns, s->start_mono_ns);
 	info = (struct hl_profile_info){
 		.command = opts->command,
 		.target_pids = opts->target_pids,
@@ -1601,6 +1722,7 @@ out_free:
 	hl_intern__free(s->stacks);
 	hl_map__free(s->threads);
 	hl_map__free(s->targets);
+	hl_intern__free(s->window_index);
 	free(s->astack);
 	free(s);
 	errno = -err;
@@ -1652,6 +1774,8 @@ int hl_session__run_once(struct hl_session *s, int timeout_ms)
 	for (i = 0; i < n && !s->backlog; i++)
 		if (events[i].data.u64 >> 32 == EPOLL_TAG_PIDFD)
 			on_target_exit(s, (pid_t)(uint32_t)events[i].data.u64);
+	if (s->opts.window_ns && !s->error && hl_now_realtime_ns() >= s->window_end_wall)
+		hl_session__flush_window(s);
 	now = hl_now_monotonic_ns();
 	if (now - s->last_names_ns >= NAMES_REFRESH_NS || s->names_wanted)
 		refresh_names(s, now);
@@ -1683,6 +1807,8 @@ bool hl_session__has_exited(const struct hl_session *s, pid_t pid)
 	return t && t->exited;
 }
 
+static size_t cache_bytes(const struct hl_session *s);
+
 void hl_session__summary(struct hl_session *s, struct hl_session_summary *out)
 {
 	struct hl_collector_stats st = {0};
@@ -1700,6 +1826,8 @@ void hl_session__summary(struct hl_session *s, struct hl_session_summary *out)
 	out->self_cpu_ns = hl_self_cpu_ns() - s->self_cpu_start_ns;
 	out->bpf_ns = st.bpf_run_ns;
 	out->bpf_runs = st.bpf_run_count;
+	out->windows = s->windows;
+	out->cache_bytes = cache_bytes(s);
 	while (hl_map__next(s->targets, &cursor, &pid, &v)) {
 		struct target *t = (struct target *)(uintptr_t)v;
 
@@ -1735,57 +1863,82 @@ void hl_session__describe(const struct hl_session *s, char *buf, size_t size)
 		snprintf(buf + used, size - used, " and %u more", total - shown);
 }
 
+static void free_target(struct target *t)
+{
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	while (t->nr_held)
+		free(t->held[--t->nr_held]);
+	free(t->held);
+	hl_pycode_cache__free(t->codes);
+	hl_addrspace__free(t->as);
+	hl_native_proc__free(t->nproc);
+	clear_names(t);
+	hl_map__free(t->pynames);
+	hl_asyncio__free(t->aio);
+	free(t);
+}
+
 static void free_targets(struct hl_session *s)
 {
 	size_t cursor = 0;
 	uint64_t key, v;
 
-	while (hl_map__next(s->targets, &cursor, &key, &v)) {
-		struct target *t = (struct target *)(uintptr_t)v;
-
-		if (t->pidfd >= 0)
-			close(t->pidfd);
-		while (t->nr_held)
-			free(t->held[--t->nr_held]);
-		free(t->held);
-		hl_pycode_cache__free(t->codes);
-		hl_addrspace__free(t->as);
-		hl_native_proc__free(t->nproc);
-		clear_names(t);
-		hl_map__free(t->pynames);
-		hl_asyncio__free(t->aio);
-		free(t);
-	}
+	while (hl_map__next(s->targets, &cursor, &key, &v))
+		free_target((struct target *)(uintptr_t)v);
 	cursor = 0;
 	while (hl_map__next(s->threads, &cursor, &key, &v))
 		free((void *)(uintptr_t)v);
 }
 
+/* What finding @t's asyncio tasks cost, into the counters (once per target: at its release
+ * or at the end). */
+static void async_totals_of(struct hl_session *s, struct target *t)
+{
+	struct hl_asyncio_stats st;
+
+	if (!t->aio)
+		return;
+	hl_asyncio__stats(t->aio, &st);
+	s->counters[CNT_ASYNC_COST_NS] += st.resolve_ns;
+	s->counters[CNT_ASYNC_SCANS] += st.scans;
+	s->counters[CNT_ASYNC_SCAN_NS] += st.scan_ns;
+	s->counters[CNT_ASYNC_CACHED] += st.cache_hits;
+}
+
 /* What finding asyncio tasks cost, over every process. */
 static void async_totals(struct hl_session *s)
 {
-	struct hl_asyncio_stats st;
 	size_t cursor = 0;
 	uint64_t key, v;
 
-	while (hl_map__next(s->targets, &cursor, &key, &v)) {
-		struct target *t = (struct target *)(uintptr_t)v;
+	while (hl_map__next(s->targets, &cursor, &key, &v))
+		async_totals_of(s, (struct target *)(uintptr_t)v);
+}
 
-		if (!t->aio)
+/* Adds to profile_counter what the counters gained since the last call. */
+static int store_counters(struct hl_session *s)
+{
+	int i, err = 0;
+
+	for (i = 0; i < CNT_COUNT && !err; i++) {
+		uint64_t delta = s->counters[i] - s->counters_stored[i];
+
+		if (!delta)
 			continue;
-		hl_asyncio__stats(t->aio, &st);
-		s->counters[CNT_ASYNC_COST_NS] += st.resolve_ns;
-		s->counters[CNT_ASYNC_SCANS] += st.scans;
-		s->counters[CNT_ASYNC_SCAN_NS] += st.scan_ns;
-		s->counters[CNT_ASYNC_CACHED] += st.cache_hits;
+		err = hl_store__add_counter(s->store, s->profile_id, counter_names[i],
+					    (int64_t)delta);
+		if (!err)
+			s->counters_stored[i] = s->counters[i];
 	}
+	return err;
 }
 
 int hl_session__finish(struct hl_session *s, int exit_status)
 {
 	struct hl_profile_totals totals;
 	struct hl_collector_stats st = {0};
-	int err = s->error, i;
+	int err;
 
 	/* Stop the sampler, then take all it already queued. */
 	hl_collector__stats(s->collector, &st);
@@ -1799,6 +1952,9 @@ int hl_session__finish(struct hl_session *s, int exit_status)
 		while (hl_map__next(s->targets, &cursor, &key, &v))
 			flush_held(s, (struct target *)(uintptr_t)v);
 	}
+	if (s->opts.window_ns && !s->error)
+		hl_session__flush_window(s);
+	err = s->error;
 	hl_collector__free(s->collector);
 	s->collector = NULL;
 
@@ -1813,10 +1969,8 @@ int hl_session__finish(struct hl_session *s, int exit_status)
 	if (!err)
 		err = hl_store__finish_profile(s->store, s->profile_id, &totals);
 	async_totals(s);
-	for (i = 0; i < CNT_COUNT && !err; i++)
-		if (s->counters[i])
-			err = hl_store__add_counter(s->store, s->profile_id, counter_names[i],
-						    (int64_t)s->counters[i]);
+	if (!err)
+		err = store_counters(s);
 	if (!err && st.ringbuf_full)
 		err = hl_store__add_counter(s->store, s->profile_id, "lost.ringbuf_full",
 					    (int64_t)st.ringbuf_full);
@@ -1834,7 +1988,221 @@ int hl_session__finish(struct hl_session *s, int exit_status)
 	hl_map__free(s->targets);
 	free(s->astack);
 	free(s->async_ids);
+	hl_intern__free(s->window_index);
+	free(s->window_rows);
 	close(s->epfd);
 	free(s);
 	return err;
+}
+
+/* ---- windows (the daemon) ------------------------------------------------------------------ */
+
+/* Removes the thread entries of targets marked @releasing, then those targets. */
+static void release_marked(struct hl_session *s)
+{
+	uint64_t key, v, *doomed = NULL;
+	size_t cursor = 0, n = 0, cap = 0, i;
+
+	while (hl_map__next(s->threads, &cursor, &key, &v)) {
+		struct thread *th = (struct thread *)(uintptr_t)v;
+		struct target *t = target_of(s, th->pid);
+		bool idle = s->window_seq - th->last_window >= THREAD_IDLE_WINDOWS;
+
+		if (!((t && t->exited && t->exited_ns == UINT64_MAX) || idle))
+			continue;
+		if (hl_grow((void **)&doomed, &cap, n + 1, sizeof(*doomed)))
+			break; /* tried again at the next window */
+		doomed[n++] = key;
+	}
+	for (i = 0; i < n; i++)
+		if (hl_map__get(s->threads, doomed[i], &v)) {
+			hl_map__delete(s->threads, doomed[i]);
+			free((void *)(uintptr_t)v);
+		}
+	n = 0;
+	cursor = 0;
+	while (hl_map__next(s->targets, &cursor, &key, &v)) {
+		struct target *t = (struct target *)(uintptr_t)v;
+
+		if (!(t->exited && t->exited_ns == UINT64_MAX))
+			continue;
+		if (hl_grow((void **)&doomed, &cap, n + 1, sizeof(*doomed)))
+			break;
+		doomed[n++] = key;
+	}
+	for (i = 0; i < n; i++)
+		if (hl_map__get(s->targets, doomed[i], &v)) {
+			struct target *t = (struct target *)(uintptr_t)v;
+
+			async_totals_of(s, t);
+			hl_map__delete(s->targets, doomed[i]);
+			free_target(t);
+		}
+	free(doomed);
+}
+
+/* Frees what exited processes held, once their last samples surely went through the ring
+ * (their exit is handled after a drain; a second of margin), and forgets idle threads. */
+static void release_exited(struct hl_session *s, uint64_t now)
+{
+	size_t cursor = 0;
+	uint64_t key, v;
+
+	while (hl_map__next(s->targets, &cursor, &key, &v)) {
+		struct target *t = (struct target *)(uintptr_t)v;
+
+		/* exited_ns UINT64_MAX marks "release now" for release_marked(). */
+		if (t->exited && t->exited_ns != UINT64_MAX && now - t->exited_ns >= 1000000000ULL)
+			t->exited_ns = UINT64_MAX;
+	}
+	release_marked(s);
+}
+
+static size_t cache_bytes(const struct hl_session *s)
+{
+	return hl_intern__memory(s->stacks) + hl_intern__memory(s->frames) +
+	       hl_intern__memory(s->natives) +
+	       s->cap_native_entries * sizeof(*s->native_entries) +
+	       s->cap_native_ids * sizeof(*s->native_ids);
+}
+
+/* Empties the stack, frame and native caches when they outgrow WINDOW_CACHE_LIMIT.  Safe
+ * between samples: every id they hold stays valid in the store, and nothing else refers to
+ * native entries by index across samples. */
+static void bound_caches(struct hl_session *s)
+{
+	if (cache_bytes(s) < WINDOW_CACHE_LIMIT)
+		return;
+	hl_info("caches hold %zu KiB: emptying them (they refill on demand)",
+		cache_bytes(s) >> 10);
+	hl_intern__clear(s->stacks);
+	hl_intern__clear(s->frames);
+	hl_intern__clear(s->natives);
+	free(s->native_entries);
+	free(s->native_ids);
+	s->native_entries = NULL;
+	s->native_ids = NULL;
+	s->nr_native_entries = s->cap_native_entries = 0;
+	s->nr_native_ids = s->cap_native_ids = 0;
+}
+
+int hl_session__flush_window(struct hl_session *s)
+{
+	uint64_t wall = hl_now_realtime_ns(), mono = hl_now_monotonic_ns();
+	struct hl_collector_stats st = {0};
+	struct hl_profile_totals totals;
+	struct hl_window_info w;
+	uint64_t time_us;
+	int64_t id;
+	size_t i;
+	int err = 0;
+
+	if (!s->opts.window_ns)
+		return 0;
+	if (s->error)
+		return s->error;
+	if (s->collector)
+		hl_collector__stats(s->collector, &st);
+	else
+		st.ringbuf_full = s->window_lost_base;
+	time_us = (s->window_start_mono - s->start_mono_ns) / 1000;
+	w = (struct hl_window_info){
+		.profile_id = s->profile_id,
+		.start_ns = s->window_start_wall,
+		.end_ns = HL_MAX(wall, s->window_start_wall),
+		.lost = st.ringbuf_full - s->window_lost_base,
+		.first_rowid = 0,
+		.last_rowid = -1,
+		.frequency_hz = s->frequency_hz,
+		.time_us = time_us,
+	};
+	for (i = 0; i < s->nr_window_rows && !err; i++) {
+		const struct window_row *r = &s->window_rows[i];
+		int64_t rowid;
+
+		/* A weight is 32 bits; a window at 100 kHz on one thread stays far below. */
+		err = hl_store__add_sample(s->store, s->profile_id, r->key.thread_id,
+					   r->key.stack_id, time_us, (enum hl_thread_state)r->key.state,
+					   (uint32_t)HL_MIN(r->count, UINT32_MAX));
+		rowid = hl_store__last_rowid(s->store);
+		if (!i)
+			w.first_rowid = rowid;
+		w.last_rowid = rowid;
+		w.samples += r->count;
+	}
+	if (!err) {
+		id = hl_store__add_window(s->store, &w);
+		if (id < 0)
+			err = (int)id;
+	}
+	totals = (struct hl_profile_totals){
+		.end_ns = w.end_ns,
+		.samples = s->samples,
+		.lost = st.ringbuf_full,
+		.truncated = s->truncated,
+	};
+	if (!err)
+		err = hl_store__finish_profile(s->store, s->profile_id, &totals);
+	if (!err)
+		err = store_counters(s);
+	if (!err)
+		err = hl_store__commit(s->store);
+	if (err) {
+		fail(s, err, "cannot write a window");
+		return err;
+	}
+	s->windows++;
+	s->last_commit_ns = mono;
+	release_exited(s, mono);
+	bound_caches(s);
+	open_window(s, wall, mono);
+	return 0;
+}
+
+struct hl_store *hl_session__store(struct hl_session *s)
+{
+	return s->store;
+}
+
+int64_t hl_session__profile_id(const struct hl_session *s)
+{
+	return s->profile_id;
+}
+
+int hl_session__set_frequency(struct hl_session *s, uint32_t hz)
+{
+	int err = hl_collector__set_frequency(s->collector, hz);
+
+	if (!err)
+		s->frequency_hz = hz;
+	return err;
+}
+
+bool hl_session__is_target(const struct hl_session *s, pid_t pid)
+{
+	const struct target *t = target_of(s, pid);
+
+	return t && !t->exited;
+}
+
+void hl_session__for_each_target(const struct hl_session *s,
+				 void (*cb)(const struct hl_target_info *info, void *ctx),
+				 void *ctx)
+{
+	size_t cursor = 0;
+	uint64_t key, v;
+
+	while (hl_map__next(s->targets, &cursor, &key, &v)) {
+		const struct target *t = (const struct target *)(uintptr_t)v;
+		struct hl_target_info info = {
+			.pid = t->pid,
+			.python = t->detect == HL_PYDETECT_OK,
+			.exited = t->exited,
+			.python_version = t->detect == HL_PYDETECT_OK ? t->py.version : "",
+			.service = t->service,
+			.samples = t->samples,
+		};
+
+		cb(&info, ctx);
+	}
 }

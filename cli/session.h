@@ -36,6 +36,15 @@ struct hl_session_opts {
 	uint32_t max_py_frames;
 	bool follow_forks;
 	bool async_stacks; /* asyncio samples as logical stacks (the task's awaiters above) */
+
+	/* What the daemon (cli/daemon.c) asks for; zero for `hotloop record`. */
+	bool append;	    /* add a profile to an existing store instead of replacing it */
+	uint64_t window_ns; /* > 0: aggregate samples per window, see hl_session__flush_window */
+	bool report_all_execs;		      /* call on_exec for every exec on the host ... */
+	void (*on_exec)(void *ctx, pid_t pid); /* ... of a process that is not a target */
+	void *hook_ctx;
+	bool release_exited; /* free what an exited process held, at the next window */
+	size_t ringbuf_bytes; /* 0: hotloop record's default (sized for 999 Hz) */
 };
 
 /* Opens (replacing) the database, loads the sampler.  NULL with errno set; the reason is
@@ -68,8 +77,46 @@ struct hl_session_summary {
 	uint64_t self_cpu_ns; /* hotloop's own CPU time (user + system) */
 	uint64_t bpf_ns;      /* the sampler's CPU time, when kernel.bpf_stats_enabled=1 */
 	uint64_t bpf_runs;    /* ... and its number of runs, all CPUs and processes */
+	uint64_t windows;     /* windows written */
+	size_t cache_bytes;   /* memory held by the stack, frame and native caches */
 };
 void hl_session__summary(struct hl_session *s, struct hl_session_summary *out);
+
+/* Windows (opts.window_ns > 0).  Samples are counted in memory per (thread, stack, thread
+ * state) and written when a window closes: one sample row per distinct triple, its weight the
+ * count and its time the window's start, plus a window row, in one transaction (schema/
+ * 003_daemon.sql).  hl_session__run_once closes a window when the wall clock passes a multiple
+ * of window_ns; this closes the open one now.  A window holds the samples processed during
+ * it.  Returns 0, or -errno after which the session is unusable (it failed as a whole: the
+ * window is not in the file). */
+int hl_session__flush_window(struct hl_session *s);
+
+/* The open store, for the daemon's retention between windows (commit before using it).
+ * Valid until hl_session__finish. */
+struct hl_store *hl_session__store(struct hl_session *s);
+/* The profile row this session writes. */
+int64_t hl_session__profile_id(const struct hl_session *s);
+
+/* Changes the sampling frequency (the profile row keeps the one it started with; the
+ * daemon logs changes).  Returns 0 or -errno. */
+int hl_session__set_frequency(struct hl_session *s, uint32_t hz);
+
+/* Whether @pid is a target that has not exited. */
+bool hl_session__is_target(const struct hl_session *s, pid_t pid);
+
+struct hl_target_info {
+	pid_t pid;
+	bool python;
+	bool exited;
+	const char *python_version; /* "" when not Python */
+	const char *service;	    /* "" when unknown */
+	uint64_t samples;
+};
+/* Calls @cb for each target (exited ones until they are released).  The strings are valid
+ * during the call. */
+void hl_session__for_each_target(const struct hl_session *s,
+				 void (*cb)(const struct hl_target_info *info, void *ctx),
+				 void *ctx);
 
 /* A one-line description of the targets for the progress line, e.g. "pid 12 (Python 3.12.1)". */
 void hl_session__describe(const struct hl_session *s, char *buf, size_t size);

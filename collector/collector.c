@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -127,6 +128,7 @@ struct hl_collector *hl_collector__new(const struct hl_collector_opts *opts, hl_
 	c->skel->rodata->capture_kernel_stack = opts->kernel_stacks;
 	c->skel->rodata->capture_python = opts->python_stacks;
 	c->skel->rodata->ustack_bytes = HL_MIN(opts->ustack_bytes, HL_USTACK_MAX);
+	c->skel->rodata->report_all_execs = opts->report_all_execs;
 	/* One sample buffer per CPU (see `samples` in sample.bpf.c). */
 	bpf_map__set_max_entries(c->skel->maps.samples, (uint32_t)c->ncpus);
 	if (opts->ringbuf_bytes)
@@ -226,6 +228,17 @@ bool hl_collector__has_target(struct hl_collector *c, pid_t pid)
 
 	return !bpf_map__lookup_elem(c->skel->maps.procs, &key, sizeof(key), &proc, sizeof(proc),
 				     0);
+}
+
+int hl_collector__set_frequency(struct hl_collector *c, uint32_t hz)
+{
+	uint64_t period = 1000000000ULL / (hz ? hz : 1);
+	int i;
+
+	for (i = 0; i < c->ncpus; i++)
+		if (c->perf_fds[i] >= 0 && ioctl(c->perf_fds[i], PERF_EVENT_IOC_PERIOD, &period))
+			return -errno;
+	return 0;
 }
 
 int hl_collector__fd(struct hl_collector *c)

@@ -24,6 +24,7 @@ struct hl_collector_opts {
 	bool python_stacks;	/* read Python frames */
 	bool kernel_stacks;	/* capture the kernel stack */
 	uint32_t ustack_bytes;	/* user registers and this much user stack (0: none) */
+	bool report_all_execs;	/* an HL_REC_EXEC record for every exec on the host */
 };
 
 /* Called for each record (a struct hl_sample or struct hl_proc_event, see sample.h).  The
@@ -43,6 +44,10 @@ int hl_collector__set_target(struct hl_collector *c, pid_t pid, const struct hl_
 int hl_collector__remove_target(struct hl_collector *c, pid_t pid);
 /* Whether @pid is currently a target (the BPF side adds forked children itself). */
 bool hl_collector__has_target(struct hl_collector *c, pid_t pid);
+
+/* Changes the sampling frequency of every CPU's perf event (PERF_EVENT_IOC_PERIOD).
+ * Returns 0 or -errno. */
+int hl_collector__set_frequency(struct hl_collector *c, uint32_t hz);
 
 /* A file descriptor that becomes readable when a batch of records (or a process event) is
  * waiting.  Smaller amounts are not signalled: poll with a timeout and consume anyway. */

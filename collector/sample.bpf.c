@@ -34,6 +34,9 @@ const volatile __u32 ustack_bytes = 0;
 /* Wake user space only once this much is waiting: one wakeup per batch, not per sample.
  * User space also drains on a timer, so a quiet target's samples still arrive promptly. */
 const volatile __u64 wakeup_bytes = 256 << 10;
+/* Report the exec of every process on the host, not only of targets (the daemon watches for
+ * new interpreters this way instead of polling /proc). */
+const volatile __u8 report_all_execs = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -657,8 +660,11 @@ int BPF_PROG(on_exec, struct task_struct *task, int old_pid, struct linux_binprm
 	struct hl_proc *proc;
 
 	proc = bpf_map_lookup_elem(&procs, &pid);
-	if (!proc)
+	if (!proc) {
+		if (report_all_execs)
+			emit_proc_event(HL_REC_EXEC, pid, 0);
 		return 0;
+	}
 	proc->flags = 0;
 	emit_proc_event(HL_REC_EXEC, pid, 0);
 	return 0;

@@ -171,6 +171,9 @@ static void bind_filter(struct loader *l, sqlite3_stmt *stmt)
 	bind_int(stmt, ":state", f->state);
 	bind_int(stmt, ":from", l->from_us);
 	bind_int(stmt, ":to", l->to_us);
+	i = sqlite3_bind_parameter_index(stmt, ":service");
+	if (i)
+		sqlite3_bind_text(stmt, i, f->service ? f->service : "", -1, SQLITE_STATIC);
 	i = sqlite3_bind_parameter_index(stmt, ":thread_re");
 	if (i)
 		sqlite3_bind_text(stmt, i, f->thread_regex ? f->thread_regex : "", -1,
@@ -514,6 +517,9 @@ static int build_sample_query(struct loader *l, char *sql, size_t len)
 	if (f->thread_regex)
 		COND("s.thread_id IN (SELECT id FROM thread"
 		     " WHERE hl_regexp(:thread_re, coalesce(name, '')))");
+	if (f->service)
+		COND("s.thread_id IN (SELECT thread.id FROM thread JOIN process"
+		     " ON process.id = thread.process_id WHERE process.service = :service)");
 	if (f->has_state)
 		COND("s.state = :state");
 	if (f->from.kind == HL_TIME_RELATIVE)
@@ -610,6 +616,12 @@ static int load_samples(struct loader *l)
 
 	if (hl_itab__init(&l->agg_index, 4096, agg_key, l))
 		return -ENOMEM;
+	if (l->filter->service && hl_store__schema_version(l->store) < 3) {
+		hl_err("%s has no service labels (written by a hotloop older than schema 3): "
+		       "--service needs a store written by `hotloop daemon` or a newer `record`",
+		       l->path);
+		return -EINVAL;
+	}
 	resolve_time(l, &l->filter->from, &l->from_us);
 	resolve_time(l, &l->filter->to, &l->to_us);
 	err = build_sample_query(l, sql, sizeof(sql));

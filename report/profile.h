@@ -57,6 +57,7 @@ struct hl_report_filter {
 	bool has_tid;
 	uint32_t tid;
 	const char *thread_regex; /* thread names; NULL: any thread */
+	const char *service;	  /* process.service equal to this (schema 3+); NULL: any */
 	struct hl_time_bound from; /* samples at or after from ... */
 	struct hl_time_bound to;   /* ... and before to */
 	bool has_state;

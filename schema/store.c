@@ -68,6 +68,7 @@ enum stmt_id {
 	ST_PROCESS_END,
 	ST_THREAD_INSERT,
 	ST_THREAD_NAME,
+	ST_WINDOW_INSERT,
 	ST_COUNT,
 };
 
@@ -98,13 +99,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   " VALUES (?1, ?2, ?3) ON CONFLICT (profile_id, name)"
 			   " DO UPDATE SET value = value + excluded.value",
 	[ST_PROCESS_INSERT] = "INSERT INTO process (profile_id, pid, parent_pid, executable,"
-			      " command, python_version, python_status, start_ns)"
-			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			      " command, python_version, python_status, start_ns, service,"
+			      " container, cgroup)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[ST_PROCESS_PYTHON] = "UPDATE process SET python_version = ?2, python_status = ?3"
 			      " WHERE id = ?1",
 	[ST_PROCESS_END] = "UPDATE process SET end_ns = ?2 WHERE id = ?1",
 	[ST_THREAD_INSERT] = "INSERT INTO thread (process_id, tid, name) VALUES (?1, ?2, ?3)",
 	[ST_THREAD_NAME] = "UPDATE thread SET name = ?2 WHERE id = ?1",
+	[ST_WINDOW_INSERT] = "INSERT INTO window (profile_id, start_ns, end_ns, samples, lost,"
+			     " first_rowid, last_rowid, frequency_hz, time_us)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 };
 
 struct hl_store {
@@ -676,11 +681,18 @@ static void forget_uncommitted(struct hl_store *store)
 	}
 }
 
-static int setup_writer(struct hl_store *store)
+static int setup_writer(struct hl_store *store, bool is_new, unsigned flags)
 {
 	char mode[16] = "";
 	sqlite3_stmt *stmt;
 	int i, rc, err;
+
+	/* auto_vacuum only takes effect before the first table is created. */
+	if (is_new && (flags & HL_STORE_INCREMENTAL_VACUUM)) {
+		err = exec_sql(store, "PRAGMA auto_vacuum = INCREMENTAL", "enabling auto_vacuum");
+		if (err)
+			return err;
+	}
 
 	/* Migrate before switching to WAL: a new file's first transaction then goes through a
 	 * rollback journal straight into the main file, so the file is identifiable as ours
@@ -760,7 +772,7 @@ struct hl_store *hl_store__open(const char *path, unsigned flags)
 		goto out_free;
 	if (is_new)
 		hl_debug("%s: new profile store", path);
-	err = setup_writer(store);
+	err = setup_writer(store, is_new, flags);
 	if (err)
 		goto out_close;
 	return store;
@@ -982,6 +994,9 @@ int64_t hl_store__add_process(struct hl_store *store, int64_t profile_id,
 		sqlite3_bind_int64(stmt, 8, (int64_t)info->start_ns);
 	else
 		sqlite3_bind_null(stmt, 8);
+	bind_text_or_null(stmt, 9, info->service);
+	bind_text_or_null(stmt, 10, info->container);
+	bind_text_or_null(stmt, 11, info->cgroup);
 	return insert_row(store, stmt, "adding a process");
 }
 
@@ -1246,4 +1261,34 @@ int hl_store__add_sample(struct hl_store *store, int64_t profile_id, int64_t thr
 	sqlite3_bind_int(stmt, 5, state);
 	sqlite3_bind_int64(stmt, 6, weight);
 	return run_stmt(store, stmt, "adding a sample");
+}
+
+int64_t hl_store__last_rowid(struct hl_store *store)
+{
+	return sqlite3_last_insert_rowid(store->db);
+}
+
+int64_t hl_store__add_window(struct hl_store *store, const struct hl_window_info *w)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	if (w->start_ns > INT64_MAX || w->end_ns > INT64_MAX || w->samples > INT64_MAX ||
+	    w->time_us > INT64_MAX ||
+	    w->lost > INT64_MAX || w->end_ns < w->start_ns)
+		return -EINVAL;
+	err = begin_write(store);
+	if (err)
+		return err;
+	stmt = store->stmt[ST_WINDOW_INSERT];
+	sqlite3_bind_int64(stmt, 1, w->profile_id);
+	sqlite3_bind_int64(stmt, 2, (int64_t)w->start_ns);
+	sqlite3_bind_int64(stmt, 3, (int64_t)w->end_ns);
+	sqlite3_bind_int64(stmt, 4, (int64_t)w->samples);
+	sqlite3_bind_int64(stmt, 5, (int64_t)w->lost);
+	sqlite3_bind_int64(stmt, 6, w->first_rowid);
+	sqlite3_bind_int64(stmt, 7, w->last_rowid);
+	sqlite3_bind_int64(stmt, 8, w->frequency_hz);
+	sqlite3_bind_int64(stmt, 9, (int64_t)w->time_us);
+	return insert_row(store, stmt, "adding a window");
 }

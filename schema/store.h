@@ -44,6 +44,10 @@ enum hl_store_flags {
 	HL_STORE_CREATE = 1 << 1,   /* create the file if missing, migrate to the latest schema */
 	HL_STORE_TRUNCATE = 1 << 2, /* with CREATE: replace an existing hotloop store (never a
 				       foreign file: that is refused) */
+	/* with CREATE: a new file gets PRAGMA auto_vacuum = INCREMENTAL, so pages freed by
+	   deleting rows can be given back to the file system (the daemon's retention by size);
+	   an existing file keeps its setting */
+	HL_STORE_INCREMENTAL_VACUUM = 1 << 3,
 };
 
 /* Opens @path.  Refuses, with a message naming the file and the fix, a file that is not an
@@ -115,6 +119,9 @@ struct hl_process_info {
 	const char *python_version; /* NULL: no interpreter */
 	const char *python_status;  /* NULL: Python stacks available */
 	uint64_t start_ns;
+	const char *service;   /* systemd unit, else container, else executable; NULL: unknown */
+	const char *container; /* container id from the cgroup path; NULL: none */
+	const char *cgroup;    /* cgroup v2 path; NULL: unknown */
 };
 int64_t hl_store__add_process(struct hl_store *store, int64_t profile_id,
 			      const struct hl_process_info *info);
@@ -147,3 +154,19 @@ int64_t hl_store__intern_stack(struct hl_store *store, int64_t parent_id, int64_
 int hl_store__add_sample(struct hl_store *store, int64_t profile_id, int64_t thread_id,
 			 int64_t stack_id, uint64_t time_us, enum hl_thread_state state,
 			 uint32_t weight);
+
+/* The rowid of the last row inserted on this connection (a sample, right after
+ * hl_store__add_sample). */
+int64_t hl_store__last_rowid(struct hl_store *store);
+
+/* A daemon window (schema/003_daemon.sql): its sample rows are rowids first..last. */
+struct hl_window_info {
+	int64_t profile_id;
+	uint64_t start_ns, end_ns; /* wall clock */
+	uint64_t samples, lost;
+	int64_t first_rowid, last_rowid;
+	uint32_t frequency_hz;
+	uint64_t time_us; /* of its sample rows */
+};
+/* Adds the window row to the open batch.  Returns its id or a negative errno. */
+int64_t hl_store__add_window(struct hl_store *store, const struct hl_window_info *w);
