@@ -461,7 +461,7 @@ def sc_threads(exe, interp, wd, scale):
         steady = checks.in_window(checks.of_thread(procs, t["tid"]), *win)
         worker_total += checks.total(steady)
         per.append((t, steady))
-    span = (win[1] - win[0]) / 1e9
+    span = (win[1] - win[0]) / 1e9 * cpu_fraction(lines, "proc_cpu_ns")
     plaus = [checks.check_plausible(worker_total, span, FREQ, 0.5,
                                     "both workers together (they share one GIL)")]
     plaus += [checks.check_plausible(checks.total(steady), span, FREQ, 0.15, t["name"])
@@ -496,7 +496,7 @@ def sc_zlib(exe, interp, wd, scale):
     win = steady_window(lines)
     if win is None:
         return results + [checks.Result(False, "zlib_thread.py printed no end line")]
-    span = (win[1] - win[0]) / 1e9
+    span = (win[1] - win[0]) / 1e9 * cpu_fraction(lines, "proc_cpu_ns")
     procs = checks.of_pid(st.samples, info["pid"])
     z = info["zlib"]
     zs = checks.in_window(checks.of_thread(procs, z["tid"]), *win)
@@ -795,15 +795,16 @@ def start_mixed(exe, interp, wd, scale, name, script, args=(), pre=(), env_extra
     return results, info, lines, st, err
 
 
-def cpu_fraction(lines):
+def cpu_fraction(lines, key="cpu_ns"):
     """The share of the wall time between the workload's first and end lines that the thread
-    printing them spent on a CPU (1 when the lines do not say): what a plausible sample count
-    scales with on a machine busy with other work."""
+    printing them (key "proc_cpu_ns": the whole process, at most 1) spent on a CPU, 1 when
+    the lines do not say: what a plausible sample count scales with on a machine busy with
+    other work."""
     end = [x for x in lines if x.get("end")]
-    if not lines or not end or "cpu_ns" not in lines[0] or "cpu_ns" not in end[-1]:
+    if not lines or not end or key not in lines[0] or key not in end[-1]:
         return 1.0
     wall = end[-1]["t_ns"] - lines[0]["t_ns"]
-    return min(1.0, (end[-1]["cpu_ns"] - lines[0]["cpu_ns"]) / wall) if wall > 0 else 1.0
+    return min(1.0, (end[-1][key] - lines[0][key]) / wall) if wall > 0 else 1.0
 
 
 def steady_of(st, lines, pid, tid=None):

@@ -53,11 +53,13 @@ def emit(obj):
     driver can tell samples of the steady state from start-up and shut-down.  When
     $HOTLOOP_E2E_OUT names a file, the line is also appended there (the driver reads that
     file, so it does not depend on what hotloop does with the command's stdout).  Also
-    "cpu_ns" = the calling thread's CPU time: on a busy machine a thread gets less CPU than
-    wall time, and a cpu-clock sampler can only sample what ran."""
+    "cpu_ns" = the calling thread's CPU time and "proc_cpu_ns" the process's: on a busy
+    machine a thread gets less CPU than wall time, and a cpu-clock sampler can only sample
+    what ran."""
     obj = dict(obj)
     obj["t_ns"] = time.time_ns()
     obj["cpu_ns"] = time.thread_time_ns()
+    obj["proc_cpu_ns"] = time.process_time_ns()
     line = json.dumps(obj, sort_keys=True) + "\n"
     sys.stdout.write(line)
     sys.stdout.flush()
