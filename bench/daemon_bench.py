@@ -1,16 +1,24 @@
 #!/usr/bin/python3
 """Cost of `hotloop daemon` on a busy host: its CPU (% of one core), memory and store growth.
 
-    sudo bench/daemon_bench.py [--procs 20] [--hz 49,99] [--seconds 90] [--window 10]
+    sudo bench/daemon_bench.py [--procs 20] [--hz 49,99] [--window 60] [--windows 3]
 
 Starts PROCS CPU-bound Python processes (tests/e2e/workloads/daemon_busy.py, 3 threads each:
 outer -> middle -> leaf, four leaf variants), then for each rate runs the daemon (mixed mode,
-async on, the defaults) selecting them by a cmdline token, lets it warm up for a third of
-SECONDS, and measures over the rest: the daemon's CPU time from /proc/PID/stat (user +
-system; the BPF program's time is charged to the sampled processes and is shown separately
-when kernel.bpf_stats_enabled=1), VmRSS and RssAnon at the end, and the store's growth
-(file + WAL) between the two points, extrapolated to a day.  Prints one table row per rate
-for docs/benchmarks.md ("Daemon").  Figures, not verdicts: nothing here fails on a number.
+async on, the defaults) selecting them by a cmdline token.  It skips the first, partial
+window and one full window (warm-up: the dictionaries of functions, frames and stacks fill
+then), and measures over the next WINDOWS windows, from the commit of one to the commit of
+another:
+- the daemon's CPU time from /proc/PID/stat (user + system; the BPF program's time is charged
+  to the sampled processes);
+- VmRSS and RssAnon at the end;
+- store growth: the bytes of every table and index in use (SQLite's dbstat, read in a
+  transaction, so the WAL's committed content counts and the WAL's own size, free pages and
+  page reuse do not), divided by the windows in between and scaled to a day.  The growth of
+  `sample` is shown on its own: the dictionaries (function, frame, stack) stop growing once
+  the workload's stacks are known, sample rows grow forever until retention deletes them.
+Prints one table row per rate for docs/benchmarks.md ("Daemon").  Figures, not verdicts:
+nothing here fails on a number.
 """
 import argparse
 import os
@@ -45,9 +53,40 @@ def mem(pid):
     return out
 
 
-def store_bytes(db):
-    """The file and its WAL after folding the WAL in: a WAL only ever grows to SQLite's
-    autocheckpoint size and is reused, so counting it would measure that, not growth."""
+def used_bytes(db):
+    """(windows committed, bytes in use by all tables and indexes, bytes in use by `sample`),
+    read in one transaction.  pgsize counts whole pages, so a page half full counts whole:
+    over several windows of appended rows that evens out."""
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=30)
+    try:
+        con.execute("BEGIN")
+        windows = con.execute("SELECT count(*) FROM window").fetchone()[0]
+        total, sample = con.execute(
+            "SELECT sum(pgsize), sum(CASE WHEN name = 'sample' THEN pgsize ELSE 0 END)"
+            " FROM dbstat").fetchone()
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    return windows, total, sample
+
+
+def wait_windows(db, n, timeout):
+    """Waits until the store holds @n windows; returns used_bytes() at that moment."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            u = used_bytes(db)
+            if u[0] >= n:
+                return u
+        except sqlite3.Error:
+            pass  # not created yet
+        time.sleep(0.2)
+    sys.exit("bench/daemon_bench.py: the daemon wrote fewer than %d windows in %.0f s"
+             % (n, timeout))
+
+
+def file_bytes(db):
+    """The file after folding the WAL in (what `ls` shows once the daemon checkpoints)."""
     try:
         con = sqlite3.connect(db, timeout=10)
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -57,7 +96,7 @@ def store_bytes(db):
     return sum(os.path.getsize(p) for p in (db, db + "-wal") if os.path.exists(p))
 
 
-def run_rate(wd, token, hz, seconds, window):
+def run_rate(wd, token, hz, windows, window):
     db = os.path.join(wd, "bench-%d.db" % hz)
     conf = os.path.join(wd, "bench.conf")
     with open(conf, "w") as f:
@@ -66,29 +105,34 @@ def run_rate(wd, token, hz, seconds, window):
     d = subprocess.Popen([HOTLOOP, "daemon", "--config", conf, "--db", db, "-F", str(hz),
                           "--window", str(window)], stdout=log, stderr=log)
     try:
-        time.sleep(seconds / 3)
-        c0, t0, b0 = cpu_s(d.pid), time.time(), store_bytes(db)
-        time.sleep(seconds * 2 / 3)
-        c1, t1, b1 = cpu_s(d.pid), time.time(), store_bytes(db)
+        # Window 1 is partial (windows end on multiples of the window on the wall clock),
+        # window 2 is the warm-up.
+        w0, b0, s0 = wait_windows(db, 2, 3 * window + 30)
+        c0, t0 = cpu_s(d.pid), time.time()
+        w1, b1, s1 = wait_windows(db, w0 + windows, (windows + 1) * window + 30)
+        c1, t1 = cpu_s(d.pid), time.time()
         m = mem(d.pid)
     finally:
         d.send_signal(signal.SIGTERM)
         d.wait(timeout=60)
         log.close()
     con = sqlite3.connect(db)
-    windows, samples, rows = con.execute(
+    nwin, samples, rows = con.execute(
         "SELECT count(*), sum(samples), sum(last_rowid - first_rowid + 1) FROM window"
-        " WHERE samples > 0").fetchone()
+        " WHERE id > ? AND id <= ?", (w0, w1)).fetchone()
     con.close()
+    per_day = 86400 / window / (w1 - w0)
     return {
         "hz": hz,
         "cpu_pct": 100 * (c1 - c0) / (t1 - t0),
         "rss_mib": m.get("VmRSS", 0) / 2**20,
         "anon_mib": m.get("RssAnon", 0) / 2**20,
-        "growth_mb_day": (b1 - b0) / (t1 - t0) * 86400 / 1e6,
-        "samples_per_s": (samples or 0) / max(1, windows) / window,
-        "rows_per_window": (rows or 0) / max(1, windows),
-        "size_mb": store_bytes(db) / 1e6,
+        "growth_mb_day": (b1 - b0) * per_day / 1e6,
+        "sample_mb_day": (s1 - s0) * per_day / 1e6,
+        "bytes_per_row": (s1 - s0) / max(1, rows or 0),
+        "samples_per_s": (samples or 0) / max(1, nwin) / window,
+        "rows_per_window": (rows or 0) / max(1, nwin),
+        "size_mb": file_bytes(db) / 1e6,
     }
 
 
@@ -96,8 +140,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--procs", type=int, default=20)
     ap.add_argument("--hz", default="49,99")
-    ap.add_argument("--seconds", type=float, default=180)
-    ap.add_argument("--window", type=int, default=60)
+    ap.add_argument("--window", type=int, default=60, help="seconds (the daemon's default)")
+    ap.add_argument("--windows", type=int, default=3, help="windows measured after warm-up")
     a = ap.parse_args()
     if os.geteuid():
         sys.exit("bench/daemon_bench.py: run as root (the daemon loads BPF)")
@@ -107,14 +151,16 @@ def main():
              for _ in range(a.procs)]
     try:
         time.sleep(1)
-        print("| Hz | daemon CPU (%% of a core) | VmRSS MiB | RssAnon MiB | store growth MB/day "
-              "(%d s windows) | samples/s | rows per window |" % a.window)
-        print("|---|---|---|---|---|---|---|")
+        print("| Hz | window | daemon CPU (% of a core) | VmRSS MiB | RssAnon MiB | growth MB/day"
+              " (all tables) | of which sample | bytes per sample row | samples/s stored |"
+              " sample rows per window | file MB at the end |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for hz in [int(x) for x in a.hz.split(",")]:
-            r = run_rate(wd, token, hz, a.seconds, a.window)
-            print("| %d | %.2f | %.0f | %.0f | %.0f | %.0f | %.0f |" % (
-                r["hz"], r["cpu_pct"], r["rss_mib"], r["anon_mib"], r["growth_mb_day"],
-                r["samples_per_s"], r["rows_per_window"]), flush=True)
+            r = run_rate(wd, token, hz, a.windows, a.window)
+            print("| %d | %d s | %.2f | %.0f | %.0f | %.1f | %.1f | %.1f | %.0f | %.0f | %.1f |" % (
+                r["hz"], a.window, r["cpu_pct"], r["rss_mib"], r["anon_mib"],
+                r["growth_mb_day"], r["sample_mb_day"], r["bytes_per_row"],
+                r["samples_per_s"], r["rows_per_window"], r["size_mb"]), flush=True)
     finally:
         for p in procs:
             os.killpg(p.pid, signal.SIGKILL)
