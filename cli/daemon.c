@@ -49,9 +49,15 @@
 #define GOVERNOR_WARMUP 2
 #define RETRY_MIN_NS (1ULL * 1000000000)
 #define RETRY_MAX_NS (5ULL * 1000000000)
-/* The daemon's ring buffer: 49 Hz needs far less than record's 999 Hz, and every page of it
- * ends up resident. */
-#define DAEMON_RINGBUF_BYTES (16u << 20)
+/* The daemon's ring buffer holds this long of samples from every CPU at the configured rate
+ * (the consumer is woken at 256 KiB, so it only fills while the daemon is stalled), within
+ * these bounds.  Every page of it ends up resident, twice over (the kernel maps the data
+ * area twice so records can wrap), so it is the largest part of the daemon's RSS. */
+#define RINGBUF_SECONDS 1
+#define RINGBUF_MIN_BYTES (1u << 20)
+#define RINGBUF_MAX_BYTES (16u << 20)
+/* A mixed sample beyond its copy of the stack: Python frames, kernel stack, registers. */
+#define SAMPLE_OVERHEAD_BYTES 4096
 
 enum verdict {
 	V_PENDING,    /* starting: checked again until STARTUP_CHECK_NS */
@@ -280,6 +286,20 @@ static void remember_db_identity(struct daemon *d)
 	}
 }
 
+/* The ring buffer for @hz on this host: a power of two (the kernel requires it). */
+static size_t ringbuf_bytes(const struct daemon *d, uint32_t hz)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
+	uint64_t per_sample = (d->cfg.mode == HL_MODE_PYTHON ? 0 : d->cfg.stack_bytes) +
+			      SAMPLE_OVERHEAD_BYTES;
+	uint64_t want = (uint64_t)(cpus > 0 ? cpus : 1) * hz * per_sample * RINGBUF_SECONDS;
+	size_t bytes = RINGBUF_MIN_BYTES;
+
+	while (bytes < want && bytes < RINGBUF_MAX_BYTES)
+		bytes <<= 1;
+	return bytes;
+}
+
 static int start_session(struct daemon *d)
 {
 	struct hl_session_opts so = {
@@ -298,7 +318,8 @@ static int start_session(struct daemon *d)
 		.on_exec = on_exec,
 		.hook_ctx = d,
 		.release_exited = true,
-		.ringbuf_bytes = DAEMON_RINGBUF_BYTES,
+		.no_native_lines = !d->cfg.native_lines,
+		.ringbuf_bytes = ringbuf_bytes(d, d->cfg.frequency_hz),
 	};
 	int kind = judge_file(d->cfg.db);
 
@@ -321,8 +342,8 @@ static int start_session(struct daemon *d)
 	d->governor_cpu_ns = hl_self_cpu_ns();
 	d->governor_mono_ns = d->session_start_ns;
 	d->retry_delay_ns = 0;
-	hl_info("sampling at %u Hz into %s, %.0f s windows", d->hz, d->cfg.db,
-		d->cfg.window_ns / 1e9);
+	hl_info("sampling at %u Hz into %s, %.0f s windows, a %zu KiB ring buffer", d->hz,
+		d->cfg.db, d->cfg.window_ns / 1e9, so.ringbuf_bytes >> 10);
 	return 0;
 }
 

@@ -1201,8 +1201,10 @@ static int64_t native_at(struct hl_session *s, struct target *t, uint64_t pc, bo
 		fn = hl_store__intern_function(s->store, is_eval ? HL_FUNC_EVAL : HL_FUNC_NATIVE,
 					       nf[j].function, NULL, 0, module);
 		fr = fn < 0 ? fn
-			    : hl_store__intern_frame_file(s->store, fn, nf[j].file, nf[j].line,
-							  nf[j].function_start);
+			    : s->opts.no_native_lines
+				? hl_store__intern_frame_file(s->store, fn, NULL, 0, nf[j].function_start)
+				: hl_store__intern_frame_file(s->store, fn, nf[j].file, nf[j].line,
+							      nf[j].function_start);
 		if (fr < 0)
 			return fr;
 		s->native_ids[s->nr_native_ids++] = fr;

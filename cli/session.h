@@ -44,6 +44,9 @@ struct hl_session_opts {
 	void (*on_exec)(void *ctx, pid_t pid); /* ... of a process that is not a target */
 	void *hook_ctx;
 	bool release_exited; /* free what an exited process held, at the next window */
+	/* Native frames keep their function but not their source line and file: a C function
+	 * sampled at many lines becomes one frame, so a window holds fewer distinct stacks. */
+	bool no_native_lines;
 	size_t ringbuf_bytes; /* 0: hotloop record's default (sized for 999 Hz) */
 };
 

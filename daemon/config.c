@@ -22,6 +22,7 @@ void hl_daemon_config_defaults(struct hl_daemon_config *cfg)
 	cfg->max_frames = 512;
 	cfg->stack_bytes = 32768;
 	cfg->store_cmdlines = false;
+	cfg->native_lines = false;
 	cfg->non_python = HL_NON_PYTHON_IGNORE;
 	cfg->retention_age_ns = 7ULL * 24 * 3600 * 1000000000;
 	cfg->retention_bytes = 1ULL << 30;
@@ -166,6 +167,8 @@ int hl_daemon_config_set(struct hl_daemon_config *cfg, const char *key, const ch
 		return set_bool(&cfg->async_stacks, key, value, err, errlen);
 	if (!strcmp(key, "store_cmdlines"))
 		return set_bool(&cfg->store_cmdlines, key, value, err, errlen);
+	if (!strcmp(key, "native_lines"))
+		return set_bool(&cfg->native_lines, key, value, err, errlen);
 	if (!strcmp(key, "max_frames")) {
 		if (hl_parse_u64(value, 10, 1, 1024, &v))
 			return bad(err, errlen, key, "1 to 1024", value);

@@ -28,6 +28,7 @@ struct hl_daemon_config {
 	uint32_t max_frames;	  /* max_frames */
 	uint32_t stack_bytes;	  /* stack_size */
 	bool store_cmdlines;	  /* store_cmdlines */
+	bool native_lines;	  /* native_lines */
 	enum hl_non_python non_python; /* non_python */
 	/* Which processes: every one whose fields match every regex that is set ("" unset). */
 	char executable_re[512];  /* executable: /proc/PID/exe */

@@ -50,7 +50,7 @@ static void test_config(void)
 		static const char text[] =
 			"db = /srv/hl.db   # trailing comment\n"
 			"frequency = 99\nmin_frequency = 7\nwindow = 5m\nmode = python\n"
-			"async = no\nstore_cmdlines = yes\nnon_python = native\n"
+			"async = no\nstore_cmdlines = yes\nnative_lines = on\nnon_python = native\n"
 			"executable = python3\\.1[0-9]$\ncmdline = gunicorn\ncgroup = ^/system\\.slice\n"
 			"unit = ^api\\.service$\ncontainer = ^[0-9a-f]+$\nretention_age = 12h\n"
 			"retention_size = 500M\ncpu_budget = 0.5\nrescan_interval = 250ms\n"
@@ -61,6 +61,7 @@ static void test_config(void)
 		hl_daemon_config_defaults(&cfg);
 		CHECK_INT(49, cfg.frequency_hz, "default frequency");
 		CHECK_INT(60000000000LL, cfg.window_ns, "default window");
+		CHECK_INT(0, cfg.native_lines, "default native_lines");
 		CHECK_STR("/var/lib/hotloop/hotloop.db", cfg.db, "default db");
 		CHECK_INT(0, hl_daemon_config_parse(text, strlen(text), &cfg, err, sizeof(err)), err);
 		CHECK_STR("/srv/hl.db", cfg.db, "db, comment stripped");
@@ -70,6 +71,7 @@ static void test_config(void)
 		CHECK_INT(HL_MODE_PYTHON, cfg.mode, "mode");
 		CHECK_INT(0, cfg.async_stacks, "async");
 		CHECK_INT(1, cfg.store_cmdlines, "store_cmdlines");
+		CHECK_INT(1, cfg.native_lines, "native_lines");
 		CHECK_INT(HL_NON_PYTHON_NATIVE, cfg.non_python, "non_python");
 		CHECK_STR("python3\\.1[0-9]$", cfg.executable_re, "executable");
 		CHECK_STR("^api\\.service$", cfg.unit_re, "unit");
