@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <regex.h>
 #include <signal.h>
@@ -58,6 +59,11 @@
 #define RINGBUF_MAX_BYTES (16u << 20)
 /* A mixed sample beyond its copy of the stack: Python frames, kernel stack, registers. */
 #define SAMPLE_OVERHEAD_BYTES 4096
+/* Allocations from this size on get their own mapping, returned to the kernel on free.
+ * Setting it stops glibc from raising the threshold each time such a block is freed, which
+ * otherwise moves later large, short-lived buffers (a whole /proc/kallsyms, 8 MiB and more;
+ * ELF sections) onto the heap, whose freed space is not returned. */
+#define MMAP_THRESHOLD_BYTES (256u << 10)
 
 enum verdict {
 	V_PENDING,    /* starting: checked again until STARTUP_CHECK_NS */
@@ -864,6 +870,9 @@ static void after_window(struct daemon *d)
 		session_failed(d, err);
 		return;
 	}
+	/* Once a window: hand back heap pages freed since (symbolizing new processes allocates
+	 * and frees in bursts), so RSS shows what the daemon holds. */
+	malloc_trim(0);
 	d->retention_deleted += r.windows_deleted;
 	if (r.windows_deleted)
 		hl_info("retention: deleted %llu old windows, the store is %llu KiB",
@@ -906,6 +915,7 @@ int cmd_daemon(int argc, char **argv)
 	err = parse_args(argc, argv, &d);
 	if (err)
 		return err > 0 ? HL_EXIT_OK : HL_EXIT_USAGE;
+	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
 	if (load_config(&d, &cfg))
 		return HL_EXIT_USAGE;
 	apply_config(&d, &cfg);

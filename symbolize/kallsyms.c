@@ -206,6 +206,7 @@ int hl_kallsyms__parse(const char *buf, size_t len, struct hl_kallsyms **out)
 	}
 	ks->count = k;
 	free(v);
+	hl_strpool__seal(ks->pool); /* no name is added after parsing */
 	*out = ks;
 	return 0;
 

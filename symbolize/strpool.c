@@ -87,7 +87,7 @@ const char *hl_strpool__add(struct hl_strpool *p, const char *s, size_t len)
 
 	len = strnlen(s, len); /* a NUL inside ends the string, as it would for the caller */
 	h = hl_hash_bytes(s, len, 0x5eed);
-	for (;; h++) {
+	for (; p->index; h++) {
 		const char *have;
 
 		if (!hl_map__get(p->index, h, &v))
@@ -103,7 +103,7 @@ const char *hl_strpool__add(struct hl_strpool *p, const char *s, size_t len)
 		return NULL;
 	memcpy(copy, s, len);
 	copy[len] = '\0';
-	if (hl_map__set(p->index, h, (uint64_t)(uintptr_t)copy))
+	if (p->index && hl_map__set(p->index, h, (uint64_t)(uintptr_t)copy))
 		return copy; /* still a valid copy, only not shared */
 	p->count++;
 	return copy;
@@ -114,6 +114,12 @@ const char *hl_strpool__add_str(struct hl_strpool *p, const char *s)
 	return hl_strpool__add(p, s, strlen(s));
 }
 
+void hl_strpool__seal(struct hl_strpool *p)
+{
+	hl_map__free(p->index);
+	p->index = NULL;
+}
+
 size_t hl_strpool__count(const struct hl_strpool *p)
 {
 	return p->count;
@@ -121,5 +127,5 @@ size_t hl_strpool__count(const struct hl_strpool *p)
 
 size_t hl_strpool__memory(const struct hl_strpool *p)
 {
-	return p->memory + hl_map__count(p->index) * 2 * sizeof(uint64_t);
+	return p->memory + (p->index ? hl_map__count(p->index) * 2 * sizeof(uint64_t) : 0);
 }

@@ -22,6 +22,11 @@ const char *hl_strpool__add(struct hl_strpool *pool, const char *s, size_t len);
 /* Same for a NUL-terminated string. */
 const char *hl_strpool__add_str(struct hl_strpool *pool, const char *s);
 
+/* Frees the index that finds duplicates, for a pool that is complete (the kernel's symbols
+ * once parsed: 200,000 names, 4 MiB and more of index).  Strings stay valid; a string added
+ * later is copied without looking for an earlier equal one. */
+void hl_strpool__seal(struct hl_strpool *pool);
+
 /* Distinct strings held, and bytes used (blocks and index). */
 size_t hl_strpool__count(const struct hl_strpool *pool);
 size_t hl_strpool__memory(const struct hl_strpool *pool);

@@ -2,6 +2,7 @@
  * aliases, malformed lines, kptr_restrict's zeros) and on this machine's /proc/kallsyms. */
 #define _GNU_SOURCE
 #include "symbolize/kallsyms.h"
+#include "symbolize/strpool.h"
 #include "check.h"
 #include "common/util.h"
 
@@ -146,6 +147,32 @@ static void test_rows(void)
 }
 
 /* The real table: a kernel function's address (read from the file here) names it. */
+/* hl_kallsyms__parse seals its pool: what sealing keeps and what it stops. */
+static void test_strpool_seal(void)
+{
+	struct hl_strpool *p = hl_strpool__new();
+	const char *a, *a2, *a3, *b;
+	size_t before;
+
+	CHECK(p != NULL, "strpool__new");
+	if (!p)
+		return;
+	a = hl_strpool__add_str(p, "do_syscall_64");
+	a2 = hl_strpool__add(p, "do_syscall_64 and more", 13);
+	CHECK(a && a == a2, "before sealing: equal strings are one copy");
+	before = hl_strpool__memory(p);
+	hl_strpool__seal(p);
+	CHECK(hl_strpool__memory(p) < before, "sealing frees the index");
+	CHECK_STR("do_syscall_64", a, "a string added before sealing stays valid");
+	a3 = hl_strpool__add_str(p, "do_syscall_64");
+	b = hl_strpool__add(p, "page_faultXX", 10);
+	CHECK_STR("do_syscall_64", a3, "added after sealing: a copy");
+	CHECK(a3 != a, "added after sealing: not deduplicated");
+	CHECK_STR("page_fault", b, "a new string after sealing");
+	CHECK_INT(3, hl_strpool__count(p), "count");
+	hl_strpool__free(p);
+}
+
 static void test_proc_kallsyms(void)
 {
 	static const char *const wanted[] = {"do_sys_openat2", "do_sys_open", "vfs_read",
@@ -202,6 +229,7 @@ static void test_proc_kallsyms(void)
 int main(void)
 {
 	test_rows();
+	test_strpool_seal();
 	test_proc_kallsyms();
 	return check_done();
 }
