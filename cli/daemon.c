@@ -671,7 +671,7 @@ static void govern(struct daemon *d, uint64_t now)
 		return;
 	if (hz < d->cfg.frequency_hz) {
 		snprintf(d->throttle, sizeof(d->throttle),
-			 "own CPU %.2f%% of a core over the budget of %.2f%%: %u Hz instead of %u",
+			 "own CPU %.2f%% of a core over the budget of %g%%: %u Hz instead of %u",
 			 d->cpu_percent, budget, hz, d->cfg.frequency_hz);
 		hl_warn("%s", d->throttle);
 	} else {

@@ -10,7 +10,7 @@
     daemon.py faults    the store removed, then overwritten with garbage underneath (clear
                         error, a new file, no crash); a full disk on a small tmpfs (keeps
                         running, counts lost windows, resumes when space returns); retention
-                        with a small size limit
+                        with a small size limit; the CPU budget governor lowering the rate
     daemon.py hostile   1,000 threads; a 10,000-frame recursion; a process that broke its own
                         frame links and a string length through ctypes (3.12): bounded work,
                         no crash, the bad samples counted
@@ -344,6 +344,38 @@ def group_faults(wd):
     first = q(d.db, "SELECT min(id) FROM window")[0][0]
     check(first and first > 1, "the oldest windows are gone", first)
     check(q(d.db, "PRAGMA integrity_check")[0][0] == "ok", "the store is intact after retention")
+
+    # The CPU budget: a budget no daemon can meet (a thousandth of a percent of a core) must
+    # bring the rate down to min_frequency, in status, in the log, in the windows' recorded
+    # rate and in the samples the kernel takes.
+    busy = [spawn(py + [BUSY, token, "0", "4"]) for _ in range(2)]
+    d = Daemon(wd, token, "gov", conf_extra="cpu_budget = 0.001\nmin_frequency = 5\n").start(
+        ["-F", "49"])
+    # The governor measures every 5 s and ignores the first two intervals of a session.
+    check(wait_until(lambda: (d.status_json() or {}).get("frequency_hz") == 5, 60),
+          "over the CPU budget: status shows the rate lowered to min_frequency",
+          d.status_json())
+    st = d.status_json() or {}
+    check(st.get("configured_hz") == 49 and "over the budget" in st.get("throttled", ""),
+          "status says why the rate is lowered", st.get("throttled"))
+    check("over the budget" in d.log_text() and "5 Hz instead of 49" in d.log_text(),
+          "the log says the rate was lowered")
+    wins = q(d.db, "SELECT count(*) FROM window")[0][0]
+    check(wait_until(lambda: q(d.db, "SELECT count(*) FROM window")[0][0] >= wins + 4, 30),
+          "windows at the lowered rate")
+    check(d.stop() == 0, "exit 0")
+    for p in busy:
+        kill(p)
+    # Per second of window: the windows at 49 Hz against those at 5 Hz, leaving out the first
+    # (partial) window and the one the rate changed in (it records the rate at its end).  A
+    # tenth of the rate: fewer than half the samples, however loaded the machine is.
+    rates = dict(q(d.db, "SELECT frequency_hz, sum(samples) * 1e9 / sum(end_ns - start_ns)"
+                         " FROM window WHERE id > 1 AND samples > 0 AND id !="
+                         " (SELECT min(id) FROM window WHERE frequency_hz != 49)"
+                         " GROUP BY frequency_hz"))
+    log("samples per second by recorded rate: %s" % rates)
+    check(49 in rates and 5 in rates and rates[5] < rates[49] / 2,
+          "the kernel samples at the lowered rate", rates)
 
 
 # ---- hostile ----------------------------------------------------------------------------------
