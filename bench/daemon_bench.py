@@ -12,6 +12,7 @@ another:
 - the daemon's CPU time from /proc/PID/stat (user + system; the BPF program's time is charged
   to the sampled processes);
 - VmRSS and RssAnon at the end;
+- samples the kernel could not hand over (ring buffer full) during the measured windows;
 - store growth: the bytes of every table and index in use (SQLite's dbstat, read in a
   transaction, so the WAL's committed content counts and the WAL's own size, free pages and
   page reuse do not), divided by the windows in between and scaled to a day.  The growth of
@@ -117,8 +118,8 @@ def run_rate(wd, token, hz, windows, window):
         d.wait(timeout=60)
         log.close()
     con = sqlite3.connect(db)
-    nwin, samples, rows = con.execute(
-        "SELECT count(*), sum(samples), sum(last_rowid - first_rowid + 1) FROM window"
+    nwin, samples, rows, lost = con.execute(
+        "SELECT count(*), sum(samples), sum(last_rowid - first_rowid + 1), sum(lost) FROM window"
         " WHERE id > ? AND id <= ?", (w0, w1)).fetchone()
     con.close()
     per_day = 86400 / window / (w1 - w0)
@@ -132,6 +133,7 @@ def run_rate(wd, token, hz, windows, window):
         "bytes_per_row": (s1 - s0) / max(1, rows or 0),
         "samples_per_s": (samples or 0) / max(1, nwin) / window,
         "rows_per_window": (rows or 0) / max(1, nwin),
+        "lost": lost or 0,
         "size_mb": file_bytes(db) / 1e6,
     }
 
@@ -153,14 +155,15 @@ def main():
         time.sleep(1)
         print("| Hz | window | daemon CPU (% of a core) | VmRSS MiB | RssAnon MiB | growth MB/day"
               " (all tables) | of which sample | bytes per sample row | samples/s stored |"
-              " sample rows per window | file MB at the end |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+              " sample rows per window | samples lost | file MB at the end |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for hz in [int(x) for x in a.hz.split(",")]:
             r = run_rate(wd, token, hz, a.windows, a.window)
-            print("| %d | %d s | %.2f | %.0f | %.0f | %.1f | %.1f | %.1f | %.0f | %.0f | %.1f |" % (
-                r["hz"], a.window, r["cpu_pct"], r["rss_mib"], r["anon_mib"],
-                r["growth_mb_day"], r["sample_mb_day"], r["bytes_per_row"],
-                r["samples_per_s"], r["rows_per_window"], r["size_mb"]), flush=True)
+            print("| %d | %d s | %.2f | %.0f | %.0f | %.1f | %.1f | %.1f | %.0f | %.0f | %d | %.1f |"
+                  % (r["hz"], a.window, r["cpu_pct"], r["rss_mib"], r["anon_mib"],
+                     r["growth_mb_day"], r["sample_mb_day"], r["bytes_per_row"],
+                     r["samples_per_s"], r["rows_per_window"], r["lost"], r["size_mb"]),
+                  flush=True)
     finally:
         for p in procs:
             os.killpg(p.pid, signal.SIGKILL)
