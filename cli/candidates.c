@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "report/candidates.h"
 #include "report/candidates_write.h"
+#include "report/codeinfo.h"
 #include "report/profile.h"
 #include "schema/store.h"
 
@@ -119,7 +120,8 @@ int cmd_candidates(int argc, char **argv)
 	struct hl_report_filter filter = {0};
 	struct hl_filter_label label = {{0}};
 	struct hl_candidates_facts facts = {0};
-	struct hl_candidates_evidence *ev = NULL;
+	struct hl_candidates_evidence ev;
+	struct hl_codeinfo *code = NULL;
 	struct hl_candidates *cs = NULL;
 	struct hl_profile *profile = NULL;
 	struct hl_store *store;
@@ -186,6 +188,12 @@ int cmd_candidates(int argc, char **argv)
 		hl_err("analyzing the profile failed: %s", strerror(errno));
 		goto out_free_profile;
 	}
+	code = hl_codeinfo__load(store, profile, cs, rows);
+	if (!code) {
+		hl_err("reading the bytecode evidence failed: %s", strerror(errno));
+		goto out_free_candidates;
+	}
+	hl_codeinfo__evidence(code, &ev);
 	if (output) {
 		out = hl_create_output(output);
 		if (!out) {
@@ -196,9 +204,9 @@ int cmd_candidates(int argc, char **argv)
 		}
 	}
 	if (json)
-		hl_candidates_write_json(cs, profile, ev, rows, out);
+		hl_candidates_write_json(cs, profile, &ev, rows, out);
 	else
-		hl_candidates_write_text(cs, profile, ev, rows, out);
+		hl_candidates_write_text(cs, profile, &ev, rows, out);
 	if (fflush(out) || ferror(out) || (out != stdout && fclose(out))) {
 		hl_err("writing %s failed: %s", output ? output : "stdout", strerror(errno));
 		goto out_free_candidates;
@@ -206,6 +214,7 @@ int cmd_candidates(int argc, char **argv)
 	ret = HL_EXIT_OK;
 
 out_free_candidates:
+	hl_codeinfo__free(code);
 	hl_candidates__free(cs);
 out_free_profile:
 	hl_profile__free(profile);

@@ -153,6 +153,7 @@ enum counter {
 	CNT_TRUNC_READ,
 	CNT_TRUNC_CYCLE,
 	CNT_UNRESOLVED,
+	CNT_NO_BYTECODE,
 	CNT_BAD_RECORD,
 	CNT_NATIVE_STACK_END,
 	CNT_NATIVE_NO_INFO,
@@ -180,6 +181,8 @@ static const char *const counter_names[CNT_COUNT] = {
 	[CNT_TRUNC_READ] = "truncated.read_failed",
 	[CNT_TRUNC_CYCLE] = "truncated.cycle",
 	[CNT_UNRESOLVED] = "frames.unresolved_code",
+	/* Functions named whose bytecode could not be read (candidates' bytecode evidence). */
+	[CNT_NO_BYTECODE] = "functions.bytecode_unreadable",
 	[CNT_BAD_RECORD] = "records.malformed",
 	[CNT_NATIVE_STACK_END] = "truncated.native_stack_end",
 	[CNT_NATIVE_NO_INFO] = "truncated.native_no_unwind_info",
@@ -816,6 +819,32 @@ struct frame_key {
 	uint64_t fingerprint;
 };
 
+/* Files the bytecode of a code object just named, for `hotloop candidates` (bytecode
+ * evidence).  Read in user space, once per code object: the sampler copies names and line
+ * tables only.  A code object that is gone by now leaves its function without evidence,
+ * which the report says; it is not an error of the recording. */
+static void store_bytecode(struct hl_session *s, struct target *t, struct hl_pycode *code)
+{
+	struct hl_function_code row;
+	int err = hl_pycode_cache__read_bytecode(t->codes, code);
+
+	if (err) {
+		s->counters[CNT_NO_BYTECODE]++;
+		hl_debug("pid %d: bytecode of %s unreadable: %s", (int)t->pid, code->qualname,
+			 strerror(-err));
+		return;
+	}
+	row = (struct hl_function_code){
+	    .major = t->py.ver.major, .minor = t->py.ver.minor, .bytecode = code->bytecode,
+	    .bytecode_len = code->bytecode_len, .cut = code->bytecode_cut, .names = code->names,
+	    .names_len = code->names_len, .first_local = code->first_local,
+	    .linetable = code->linetable, .linetable_len = code->linetable_len,
+	    .firstlineno = code->firstlineno};
+	err = hl_store__add_function_code(s->store, code->store_id, &row);
+	if (err)
+		hl_debug("storing the bytecode of %s: %s", code->qualname, strerror(-err));
+}
+
 /* The frame id of one Python frame, or a negative errno.  *resolved is false when the code
  * object could not be read (the result is then a marker, and is not cached). */
 static int64_t python_frame(struct hl_session *s, struct target *t, const struct hl_py_frame *f,
@@ -846,6 +875,7 @@ static int64_t python_frame(struct hl_session *s, struct target *t, const struct
 		if (fn < 0)
 			return fn;
 		code->store_id = fn;
+		store_bytecode(s, t, code);
 	}
 	id = hl_store__intern_frame(s->store, code->store_id,
 				    hl_pycode__line(code, &t->py.ver, f->lasti), 0);

@@ -14,6 +14,7 @@
 	.frame_code = 32, .frame_owner = NONE, .frame_is_entry = NONE,                       \
 	.code_firstlineno = 40, .code_filename = 104, .code_name = 112, .code_qualname = NONE, \
 	.code_linetable = 120, .code_adaptive = NONE, .code_code = 48, .unicode_state = 32,  \
+	.code_names = 64, .code_localnames = 72,                                           \
 	.unicode_length = 16, .unicode_ascii_data = 48, .unicode_compact_data = 72,          \
 	.interp_next = 0, .interp_threads_head = 8, .interp_ceval_gil = NONE,               \
 	.gil_holder = 8, .gil_locked = 16, .code_tag_mask = ~0ULL
@@ -108,7 +109,7 @@ static const struct hl_pyver table[] = {
 		.frame_back = 48, .frame_code = 32, .frame_lasti = 56, .frame_owner = 69,
 		.frame_is_entry = 68, .frame_size = 72,
 		.code_firstlineno = 72, .code_filename = 112, .code_name = 120,
-		.code_qualname = 128, .code_linetable = 136, .code_adaptive = 184,
+		.code_qualname = 128, .code_linetable = 136, .code_adaptive = 184, .code_names = 32, .code_localnames = 96,
 		.code_code = NONE, .unicode_state = 32, .unicode_length = 16,
 		.unicode_ascii_data = 48, .unicode_compact_data = 72, .code_tag_mask = ~0ULL,
 		OBJECTS_KEYS_311, .heaptype_cached_keys = 872, .dictvalues_values = 0,
@@ -129,7 +130,7 @@ static const struct hl_pyver table[] = {
 		.frame_back = 8, .frame_code = 0, .frame_lasti = 56, .frame_owner = 70,
 		.frame_is_entry = NONE, .frame_size = 72,
 		.code_firstlineno = 68, .code_filename = 112, .code_name = 120,
-		.code_qualname = 128, .code_linetable = 136, .code_adaptive = 192,
+		.code_qualname = 128, .code_linetable = 136, .code_adaptive = 192, .code_names = 32, .code_localnames = 96,
 		.code_code = NONE, .unicode_state = 32, .unicode_length = 16,
 		.unicode_ascii_data = 40, .unicode_compact_data = 56, .code_tag_mask = ~0ULL,
 		OBJECTS_KEYS_311, .heaptype_cached_keys = 880, .dictvalues_values = 0,
@@ -150,7 +151,7 @@ static const struct hl_pyver table[] = {
 		.frame_back = 8, .frame_code = 0, .frame_lasti = 56, .frame_owner = 70,
 		.frame_is_entry = NONE, .frame_size = 72,
 		.code_firstlineno = 68, .code_filename = 112, .code_name = 120,
-		.code_qualname = 128, .code_linetable = 136, .code_adaptive = 200,
+		.code_qualname = 128, .code_linetable = 136, .code_adaptive = 200, .code_names = 32, .code_localnames = 96,
 		.code_code = NONE, .unicode_state = 32, .unicode_length = 16,
 		.unicode_ascii_data = 40, .unicode_compact_data = 56, .code_tag_mask = ~0ULL,
 		OBJECTS_KEYS_311, .heaptype_cached_keys = 880, .dictvalues_values = 8,
@@ -171,7 +172,7 @@ static const struct hl_pyver table[] = {
 		.frame_back = 8, .frame_code = 0, .frame_lasti = 56, .frame_owner = 74,
 		.frame_is_entry = NONE, .frame_size = 80,
 		.code_firstlineno = 68, .code_filename = 112, .code_name = 120,
-		.code_qualname = 128, .code_linetable = 136, .code_adaptive = 208,
+		.code_qualname = 128, .code_linetable = 136, .code_adaptive = 208, .code_names = 32, .code_localnames = 96,
 		.code_code = NONE, .unicode_state = 32, .unicode_length = 16,
 		.unicode_ascii_data = 40, .unicode_compact_data = 56,
 		/* _PyStackRef: Py_TAG_BITS = 3 in GIL builds. */

@@ -57,6 +57,8 @@ struct hl_pyver {
 	uint16_t code_linetable; /* co_lnotab ≤3.9, co_linetable 3.10+ */
 	uint16_t code_adaptive;	/* 3.11+ co_code_adaptive */
 	uint16_t code_code;	/* ≤3.10 co_code (bytes) */
+	uint16_t code_names;	/* co_names (tuple of str): names of globals and attributes */
+	uint16_t code_localnames; /* ≤3.10 co_varnames, 3.11+ co_localsplusnames (tuple) */
 
 	/* str */
 	uint16_t unicode_state;

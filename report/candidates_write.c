@@ -77,7 +77,7 @@ static void write_costs_text(const struct hl_candidate *c, uint64_t samples, FIL
 
 /* Evidence issue 6 asks for that hotloop does not capture yet: said in every output rather
  * than left for the reader to notice. */
-#define NOT_MEASURED "bytecode evidence, invariance of arguments and self attributes"
+#define NOT_MEASURED "invariance of arguments and self attributes"
 
 int hl_candidates_write_text(const struct hl_candidates *cs, const struct hl_profile *p,
 			     const struct hl_candidates_evidence *ev, size_t rows, FILE *out)
@@ -187,7 +187,7 @@ int hl_candidates_write_json(const struct hl_candidates *cs, const struct hl_pro
 			fprintf(out, "%s", j++ ? ", " : "");
 			put_string(out, &b, ev->missing_keys[k]);
 		}
-	fputs("], \"not_measured\": [\"bytecode\", \"invariance\"],\n \"candidates\": [", out);
+	fputs("], \"not_measured\": [\"invariance\"],\n \"candidates\": [", out);
 	for (i = 0; i < cs->nr; i++) {
 		const struct hl_candidate *c = &cs->items[i];
 

@@ -69,6 +69,7 @@ enum stmt_id {
 	ST_THREAD_INSERT,
 	ST_THREAD_NAME,
 	ST_WINDOW_INSERT,
+	ST_CODE_INSERT,
 	ST_COUNT,
 };
 
@@ -110,6 +111,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_WINDOW_INSERT] = "INSERT INTO window (profile_id, start_ns, end_ns, samples, lost,"
 			     " first_rowid, last_rowid, frequency_hz, time_us)"
 			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_CODE_INSERT] = "INSERT OR IGNORE INTO function_code (function_id, python_major,"
+			   " python_minor, bytecode, cut, names, first_local, linetable,"
+			   " firstlineno) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 };
 
 struct hl_store {
@@ -1060,6 +1064,39 @@ int hl_store__set_thread_name(struct hl_store *store, int64_t thread_id, const c
 	sqlite3_bind_int64(stmt, 1, thread_id);
 	bind_text_or_null(stmt, 2, name);
 	return update_row(store, stmt, "naming a thread");
+}
+
+int hl_store__add_function_code(struct hl_store *store, int64_t function_id,
+				const struct hl_function_code *c)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	if (store->readonly)
+		return -EROFS;
+	if (c->bytecode_len > INT32_MAX || c->names_len > INT32_MAX ||
+	    c->linetable_len > INT32_MAX)
+		return -EINVAL;
+	err = begin_write(store);
+	if (err)
+		return err;
+	stmt = store->stmt[ST_CODE_INSERT];
+	sqlite3_bind_int64(stmt, 1, function_id);
+	sqlite3_bind_int(stmt, 2, c->major);
+	sqlite3_bind_int(stmt, 3, c->minor);
+	/* A zero-length blob must still bind as a blob, not NULL (NOT NULL columns). */
+	sqlite3_bind_blob(stmt, 4, c->bytecode ? (const void *)c->bytecode : "",
+			  (int)c->bytecode_len, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 5, c->cut);
+	sqlite3_bind_blob(stmt, 6, c->names ? (const void *)c->names : "", (int)c->names_len,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 7, c->first_local ? c->first_local : "", -1, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 8, c->linetable ? (const void *)c->linetable : "",
+			  (int)c->linetable_len, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 9, c->firstlineno);
+	err = run_stmt(store, stmt, "storing a function's bytecode");
+	sqlite3_clear_bindings(stmt);
+	return err;
 }
 
 /* ---- interning ---------------------------------------------------------------------------- */

@@ -14,6 +14,7 @@
  */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct sqlite3;
@@ -144,6 +145,24 @@ int64_t hl_store__intern_frame(struct hl_store *store, int64_t function_id, int3
  * NULL or '' otherwise), at most 512 bytes. */
 int64_t hl_store__intern_frame_file(struct hl_store *store, int64_t function_id,
 				    const char *file, int32_t line, uint64_t address);
+/* The bytecode of a Python function (table function_code, docs/schema.md).  All buffers are
+ * borrowed for the call; NULL with length 0 stores an empty value. */
+struct hl_function_code {
+	unsigned major, minor; /* the interpreter's version */
+	const uint8_t *bytecode;
+	size_t bytecode_len;
+	bool cut;
+	const char *names; /* NUL-terminated names, back to back */
+	size_t names_len;
+	const char *first_local;
+	const uint8_t *linetable;
+	size_t linetable_len;
+	int32_t firstlineno;
+};
+/* Files @code for @function_id unless the function already has one (the first wins).
+ * Returns 0 or a negative errno (-EROFS for a read-only store). */
+int hl_store__add_function_code(struct hl_store *store, int64_t function_id,
+				const struct hl_function_code *code);
 /* @parent_id 0 for an outermost frame. */
 int64_t hl_store__intern_stack(struct hl_store *store, int64_t parent_id, int64_t frame_id);
 

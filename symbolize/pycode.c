@@ -42,6 +42,9 @@ static void code_free(struct hl_pycode *code)
 	free(code->qualname);
 	free(code->filename);
 	free(code->linetable);
+	free(code->bytecode);
+	free(code->names);
+	free(code->first_local);
 	free(code);
 }
 
@@ -182,6 +185,119 @@ int hl_pycode_cache__put(struct hl_pycode_cache *c, uint64_t addr, uint64_t fing
 		code_free(code);
 		return -ENOMEM;
 	}
+	return 0;
+}
+
+/* The tuple at @addr: its size (bounded by @max) and items address.  A tuple's ob_size is at
+ * 16 and its items at tuple_items on every supported version. */
+static int read_tuple(struct hl_pycode_cache *c, uint64_t addr, uint64_t max, uint64_t *n,
+		      uint64_t *items)
+{
+	uint64_t size;
+	int err = hl_procmem_read_u64(c->reader.pid, addr + 16, &size);
+
+	if (err)
+		return err;
+	if ((int64_t)size < 0)
+		return -EINVAL;
+	*n = size < max ? size : max;
+	*items = addr + c->ver.tuple_items;
+	return 0;
+}
+
+static int read_names(struct hl_pycode_cache *c, uint64_t tuple, char **out, size_t *out_len)
+{
+	uint64_t n, items, i, item;
+	char *buf = NULL, *s, *grown;
+	size_t len = 0, sl;
+	int err;
+
+	err = read_tuple(c, tuple, HL_PYCODE_NAMES_MAX, &n, &items);
+	for (i = 0; !err && i < n; i++) {
+		err = hl_procmem_read_u64(c->reader.pid, items + 8 * i, &item);
+		if (!err)
+			err = hl_pyobj_read_str(&c->reader, item, &s);
+		if (err)
+			break;
+		sl = strlen(s) + 1;
+		grown = realloc(buf, len + sl);
+		if (!grown) {
+			free(s);
+			err = -ENOMEM;
+			break;
+		}
+		buf = grown;
+		memcpy(buf + len, s, sl);
+		len += sl;
+		free(s);
+	}
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+int hl_pycode_cache__read_bytecode(struct hl_pycode_cache *c, struct hl_pycode *code)
+{
+	const struct hl_pyver *v = &c->ver;
+	uint64_t obj, units, n, items, first;
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	bool cut = false;
+	int err;
+
+	if (code->bytecode)
+		return 0;
+	if (v->code_names == HL_OFF_NONE || v->code_localnames == HL_OFF_NONE)
+		return -EOPNOTSUPP;
+	if (v->code_code != HL_OFF_NONE) {
+		/* ≤3.10: co_code is a bytes object. */
+		err = hl_procmem_read_u64(c->reader.pid, code->addr + v->code_code, &obj);
+		if (!err)
+			err = hl_pyobj_read_bytes(&c->reader, obj, &bytes, &len);
+		if (!err && len > HL_PYCODE_BYTECODE_MAX) {
+			len = HL_PYCODE_BYTECODE_MAX;
+			cut = true;
+		}
+	} else {
+		/* 3.11+: the code units follow the object; its ob_size (at 16) counts them. */
+		err = hl_procmem_read_u64(c->reader.pid, code->addr + 16, &units);
+		if (!err && (int64_t)units <= 0)
+			err = -EINVAL;
+		if (!err) {
+			cut = units > HL_PYCODE_BYTECODE_MAX / 2;
+			len = cut ? HL_PYCODE_BYTECODE_MAX : units * 2;
+			bytes = malloc(len);
+			err = bytes ? hl_procmem_read(c->reader.pid, code->addr + v->code_adaptive,
+						      bytes, len)
+				    : -ENOMEM;
+		}
+	}
+	if (!err)
+		err = hl_procmem_read_u64(c->reader.pid, code->addr + v->code_names, &obj);
+	if (!err)
+		err = read_names(c, obj, &code->names, &code->names_len);
+	if (!err)
+		err = hl_procmem_read_u64(c->reader.pid, code->addr + v->code_localnames, &obj);
+	if (!err)
+		err = read_tuple(c, obj, 1, &n, &items);
+	/* A function without locals has none to name. */
+	if (!err && n == 1 && !hl_procmem_read_u64(c->reader.pid, items, &first))
+		err = hl_pyobj_read_str(&c->reader, first, &code->first_local);
+	if (err) {
+		free(bytes);
+		free(code->names);
+		free(code->first_local);
+		code->names = code->first_local = NULL;
+		code->names_len = 0;
+		return err;
+	}
+	code->bytecode = bytes;
+	code->bytecode_len = len;
+	code->bytecode_cut = cut;
 	return 0;
 }
 

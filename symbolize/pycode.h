@@ -24,7 +24,19 @@ struct hl_pycode {
 	size_t linetable_len;
 	bool linetable_cut; /* only a prefix of the table could be copied */
 	int64_t store_id; /* free for the caller: e.g. the function's row id */
+	/* Filled by hl_pycode_cache__read_bytecode(), else NULL/0. */
+	uint8_t *bytecode; /* co_code (≤3.10) or co_code_adaptive (3.11+) as read */
+	size_t bytecode_len;
+	bool bytecode_cut;  /* longer than HL_PYCODE_BYTECODE_MAX: a prefix */
+	char *names;	    /* co_names, each followed by a NUL */
+	size_t names_len;   /* bytes in @names, NULs included */
+	char *first_local;  /* the name of local slot 0 ("self" in methods), or NULL */
 };
+
+/* Most bytecode bytes and co_names entries kept per code object: bytecode evidence is read
+ * from the hottest functions, which are small; a longer one keeps its prefix. */
+#define HL_PYCODE_BYTECODE_MAX (64u << 10)
+#define HL_PYCODE_NAMES_MAX    1024u
 
 struct hl_pycode_cache;
 
@@ -48,6 +60,12 @@ struct hl_pycode *hl_pycode_cache__get(struct hl_pycode_cache *cache, uint64_t a
 int hl_pycode_cache__put(struct hl_pycode_cache *cache, uint64_t addr, uint64_t fingerprint,
 			 char *qualname, char *filename, int32_t firstlineno, uint8_t *linetable,
 			 size_t linetable_len, bool linetable_cut);
+
+/* Reads the bytecode, co_names and the first local name of @code from the target (they are
+ * not in the sampler's code record), once: a later call returns the first answer.  Returns
+ * 0, or -EFAULT / -EINVAL / -E2BIG when the object is gone or implausible (@code keeps no
+ * partial result then), -ENOMEM. */
+int hl_pycode_cache__read_bytecode(struct hl_pycode_cache *cache, struct hl_pycode *code);
 
 /* The line being executed, from the sampler's raw lasti (see struct hl_py_frame): bytes on
  * 3.8–3.9, code units on 3.10+.  Returns the line, co_firstlineno for a frame that has not

@@ -178,6 +178,12 @@ static void code(void)
 	OFF("code_firstlineno", PyCodeObject, co_firstlineno);
 	OFF("code_filename", PyCodeObject, co_filename);
 	OFF("code_name", PyCodeObject, co_name);
+	OFF("code_names", PyCodeObject, co_names);
+#if PY_VERSION_HEX < 0x030b0000
+	OFF("code_localnames", PyCodeObject, co_varnames);
+#else
+	OFF("code_localnames", PyCodeObject, co_localsplusnames);
+#endif
 #if PY_VERSION_HEX < 0x030a0000
 	OFF("code_linetable", PyCodeObject, co_lnotab);
 #else

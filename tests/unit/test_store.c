@@ -125,7 +125,7 @@ static void test_create_and_migrate(void)
 	static const char *const objects[] = {"profile", "profile_counter", "process",
 					      "thread", "function", "frame",
 					      "stack", "sample", "stack_frames",
-					      "samples"};
+					      "samples", "function_code"};
 	struct hl_store *s;
 	struct stat st;
 	char sql[128];
@@ -588,6 +588,49 @@ static void test_rows(void)
 	hl_store__close(s);
 }
 
+/* function_code (schema 4): stored as given, the first row of a function wins, empty
+ * buffers are stored as empty blobs (NOT NULL). */
+static void test_function_code(void)
+{
+	const char *path = tmp_path("code.db");
+	static const uint8_t code[] = {0x97, 0x00, 0x53, 0x00};
+	static const char names[] = "zip\0all";
+	struct hl_function_code row = {.major = 3, .minor = 12, .bytecode = code,
+				       .bytecode_len = sizeof(code), .names = names,
+				       .names_len = sizeof(names), .first_local = "self",
+				       .firstlineno = 7};
+	struct hl_store *s = hl_store__open(path, HL_STORE_CREATE);
+	int64_t f, g;
+
+	CHECK(s != NULL, "code: open");
+	if (!s)
+		return;
+	f = hl_store__intern_function(s, HL_FUNC_PYTHON, "f", "a.py", 7, NULL);
+	g = hl_store__intern_function(s, HL_FUNC_PYTHON, "g", "a.py", 9, NULL);
+	CHECK_INT(0, hl_store__add_function_code(s, f, &row), "add");
+	row.minor = 13;
+	CHECK_INT(0, hl_store__add_function_code(s, f, &row), "add again: ignored");
+	CHECK_INT(0, hl_store__add_function_code(s, g, &(struct hl_function_code){.major = 3, .minor = 8}),
+		  "add empty");
+	CHECK_INT(0, hl_store__commit(s), "commit");
+	CHECK_INT(12, query_int(hl_store__db(s), "SELECT python_minor FROM function_code"
+						 " WHERE function_id = 1"), "first row wins");
+	CHECK_INT(1, query_int(hl_store__db(s), "SELECT bytecode = x'97005300' AND "
+						"names = CAST('zip' || char(0) || 'all' || char(0)"
+						" AS BLOB) AND first_local = 'self' FROM function_code"
+						" WHERE function_id = 1"), "stored as given");
+	CHECK_INT(1, query_int(hl_store__db(s), "SELECT length(bytecode) = 0 AND typeof(names)"
+						" = 'blob' FROM function_code WHERE function_id = 2"),
+		  "empty buffers");
+	hl_store__close(s);
+	s = hl_store__open(path, HL_STORE_READONLY);
+	CHECK(s != NULL, "code: reopen read-only");
+	if (s) {
+		CHECK_INT(-EROFS, hl_store__add_function_code(s, f, &row), "read-only");
+		hl_store__close(s);
+	}
+}
+
 static void test_wal_reader(void)
 {
 	const char *path = tmp_path("wal.db");
@@ -643,6 +686,7 @@ int main(void)
 	test_symlink();
 	test_interning();
 	test_rows();
+	test_function_code();
 	test_wal_reader();
 
 	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
