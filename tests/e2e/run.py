@@ -1462,6 +1462,24 @@ def ground_truth_ok(name, truth):
         100 * truth["c_share"])
 
 
+def bytecode_checks(name, c):
+    """The bytecode evidence of a labeled hot function: _match loads zip and all and reads
+    self._keys; the numeric loop (a `while` over boxed arithmetic) has a loop, branches and
+    arithmetic and no generic builtin."""
+    bc = c and c.get("bytecode")
+    if not bc:
+        return [checks.Result(False, "%s: no bytecode evidence (%s)" % (
+            name, c and c.get("bytecode_missing")))]
+    hot = bc["hot_lines"][0]["instructions"] if bc["hot_lines"] else ""
+    if name == "storage":
+        ok = {"zip", "all"} <= set(bc["generic_builtins"]) and "_keys" in bc["self_attrs"] \
+            and "LOAD_GLOBAL zip" in hot and "LOAD_ATTR _keys" in hot
+    else:
+        ok = bc["loops"] >= 1 and bc["branches"] >= 1 and bc["arithmetic"] >= 4 and \
+            not bc["generic_builtins"] and bc["self_attr_loads"] == 0 and "BINARY_" in hot
+    return [checks.Result(ok, "%s: bytecode evidence %s" % (name, json.dumps(bc)))]
+
+
 def sc_candidates(exe, interp, wd, scale, names=None):
     """The labeled suite: ranks, remedies, negative controls, the storage diff; prints
     precision and recall."""
@@ -1486,6 +1504,8 @@ def sc_candidates(exe, interp, wd, scale, names=None):
         target = truth["function"]
         mine = [c for c in report["candidates"] if named(c, target, interp)]
         label = truth.get("label")
+        if name in ("storage", "numeric"):
+            results += bytecode_checks(name, mine[0] if mine else None)
         if label in ("codegen", "jit"):
             top3 = [c for c in fl[:3] if named(c, target, interp)]
             hit = bool(top3) and top3[0]["remedy"] == label
