@@ -154,6 +154,8 @@ enum counter {
 	CNT_TRUNC_CYCLE,
 	CNT_UNRESOLVED,
 	CNT_NO_BYTECODE,
+	CNT_BYTECODE_READ,
+	CNT_BYTECODE_NS,
 	CNT_BAD_RECORD,
 	CNT_NATIVE_STACK_END,
 	CNT_NATIVE_NO_INFO,
@@ -183,6 +185,9 @@ static const char *const counter_names[CNT_COUNT] = {
 	[CNT_UNRESOLVED] = "frames.unresolved_code",
 	/* Functions named whose bytecode could not be read (candidates' bytecode evidence). */
 	[CNT_NO_BYTECODE] = "functions.bytecode_unreadable",
+	/* ... and those read, with the time spent reading and storing them (record's cost). */
+	[CNT_BYTECODE_READ] = "functions.bytecode_read",
+	[CNT_BYTECODE_NS] = "functions.bytecode_cost_ns",
 	[CNT_BAD_RECORD] = "records.malformed",
 	[CNT_NATIVE_STACK_END] = "truncated.native_stack_end",
 	[CNT_NATIVE_NO_INFO] = "truncated.native_no_unwind_info",
@@ -825,11 +830,13 @@ struct frame_key {
  * which the report says; it is not an error of the recording. */
 static void store_bytecode(struct hl_session *s, struct target *t, struct hl_pycode *code)
 {
+	uint64_t start = hl_now_monotonic_ns();
 	struct hl_function_code row;
 	int err = hl_pycode_cache__read_bytecode(t->codes, code);
 
 	if (err) {
 		s->counters[CNT_NO_BYTECODE]++;
+		s->counters[CNT_BYTECODE_NS] += hl_now_monotonic_ns() - start;
 		hl_debug("pid %d: bytecode of %s unreadable: %s", (int)t->pid, code->qualname,
 			 strerror(-err));
 		return;
@@ -841,6 +848,8 @@ static void store_bytecode(struct hl_session *s, struct target *t, struct hl_pyc
 	    .linetable = code->linetable, .linetable_len = code->linetable_len,
 	    .firstlineno = code->firstlineno};
 	err = hl_store__add_function_code(s->store, code->store_id, &row);
+	s->counters[CNT_BYTECODE_READ]++;
+	s->counters[CNT_BYTECODE_NS] += hl_now_monotonic_ns() - start;
 	if (err)
 		hl_debug("storing the bytecode of %s: %s", code->qualname, strerror(-err));
 }

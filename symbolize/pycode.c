@@ -240,6 +240,19 @@ static int read_names(struct hl_pycode_cache *c, uint64_t tuple, char **out, siz
 	return 0;
 }
 
+/* 0 when @code->addr still holds a code object with @code's fingerprint, else -ESTALE. */
+static int still_same(struct hl_pycode_cache *c, struct hl_pycode *code)
+{
+	uint64_t type = 0, fp = 0;
+
+	if (hl_pyobj_type(&c->reader, code->addr, &type) ||
+	    hl_procmem_read_u64(c->reader.pid, code->addr + (c->ver.code_firstlineno & ~7u), &fp))
+		return -ESTALE;
+	if ((c->code_type && type != c->code_type) || fp != code->fingerprint)
+		return -ESTALE;
+	return 0;
+}
+
 int hl_pycode_cache__read_bytecode(struct hl_pycode_cache *c, struct hl_pycode *code)
 {
 	const struct hl_pyver *v = &c->ver;
@@ -253,6 +266,9 @@ int hl_pycode_cache__read_bytecode(struct hl_pycode_cache *c, struct hl_pycode *
 		return 0;
 	if (v->code_names == HL_OFF_NONE || v->code_localnames == HL_OFF_NONE)
 		return -EOPNOTSUPP;
+	err = still_same(c, code);
+	if (err)
+		return err;
 	if (v->code_code != HL_OFF_NONE) {
 		/* ≤3.10: co_code is a bytes object. */
 		err = hl_procmem_read_u64(c->reader.pid, code->addr + v->code_code, &obj);
@@ -287,6 +303,10 @@ int hl_pycode_cache__read_bytecode(struct hl_pycode_cache *c, struct hl_pycode *
 	/* A function without locals has none to name. */
 	if (!err && n == 1 && !hl_procmem_read_u64(c->reader.pid, items, &first))
 		err = hl_pyobj_read_str(&c->reader, first, &code->first_local);
+	/* Read after the sample, so the object may have been freed and its memory reused: keep
+	 * the result only if the address still holds a code object with the fingerprint. */
+	if (!err)
+		err = still_same(c, code);
 	if (err) {
 		free(bytes);
 		free(code->names);

@@ -63,8 +63,10 @@ int hl_pycode_cache__put(struct hl_pycode_cache *cache, uint64_t addr, uint64_t 
 
 /* Reads the bytecode, co_names and the first local name of @code from the target (they are
  * not in the sampler's code record), once: a later call returns the first answer.  Returns
- * 0, or -EFAULT / -EINVAL / -E2BIG when the object is gone or implausible (@code keeps no
- * partial result then), -ENOMEM. */
+ * 0, or -ESTALE when @code->addr no longer holds a code object with @code's fingerprint
+ * (checked before and after reading: it was freed since the sample), -EFAULT / -EINVAL /
+ * -E2BIG when the object is gone or implausible (@code keeps no partial result then),
+ * -EOPNOTSUPP when the version's layout lacks the fields, -ENOMEM. */
 int hl_pycode_cache__read_bytecode(struct hl_pycode_cache *cache, struct hl_pycode *code);
 
 /* The line being executed, from the sampler's raw lasti (see struct hl_py_frame): bytes on
