@@ -333,7 +333,10 @@ static void write_json(const struct hl_candidates_evidence *ev, const struct hl_
 	(void)p;
 	if (!e || e->missing) {
 		fputs(", \"bytecode\": null, \"bytecode_missing\": ", out);
-		put_string(out, e ? e->missing : info->missing ? info->missing : "not listed");
+		put_string(out, e		? e->missing
+				: info->missing ? info->missing
+						: "read for the listed candidates only (this one is "
+						  "folded into another)");
 		return;
 	}
 	s = &e->stats;
