@@ -83,18 +83,18 @@ extern const char *const hl_generic_builtins[HL_GENERIC_BUILTINS_N];
 
 struct hl_bytecode_stats {
 	unsigned instructions;
-	unsigned loops;	    /* distinct targets of backward jumps */
-	unsigned branches;  /* conditional jumps */
+	unsigned loops;	   /* distinct targets of backward jumps */
+	unsigned branches; /* conditional jumps */
 	unsigned compares;
 	unsigned arith;
 	unsigned calls;
-	unsigned attr_loads;	    /* LOAD_ATTR / LOAD_METHOD */
-	unsigned self_attr_loads;   /* ... on local 0 named "self" */
-	unsigned self_attr_in_loop; /* ... inside a loop body */
-	uint32_t builtins;	    /* bit i: hl_generic_builtins[i] is loaded */
+	unsigned attr_loads;			   /* LOAD_ATTR / LOAD_METHOD */
+	unsigned self_attr_loads;		   /* ... on local 0 named "self" */
+	unsigned self_attr_in_loop;		   /* ... inside a loop body */
+	uint32_t builtins;			   /* bit i: hl_generic_builtins[i] is loaded */
 	const char *self_attrs[HL_SELF_ATTRS_MAX]; /* distinct names, borrowed from @names */
 	size_t nr_self_attrs;
-	int stop;		    /* 0, or why decoding stopped early (-EOPNOTSUPP, -EINVAL) */
+	int stop; /* 0, or why decoding stopped early (-EOPNOTSUPP, -EINVAL) */
 	uint32_t stop_offset;
 };
 

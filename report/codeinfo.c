@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HOT_LINES     2
-#define LINE_INSNS    16 /* instructions shown per hot line */
-#define NAMES_MAX     1024
+#define HOT_LINES  2
+#define LINE_INSNS 16 /* instructions shown per hot line */
+#define NAMES_MAX  1024
 
 struct hot_line {
 	int32_t line;
@@ -158,7 +158,7 @@ static int describe_hot_lines(struct entry *e, const struct hl_opcodes *t, const
 			goto nomem;
 		e->hot[k].insns = b.data;
 		continue;
-nomem:
+	nomem:
 		free(b.data);
 		return -ENOMEM;
 	}
@@ -295,8 +295,9 @@ static void write_text(const struct hl_candidates_evidence *ev, const struct hl_
 		s->self_attr_in_loop);
 	for (k = 0; k < s->nr_self_attrs; k++)
 		fprintf(out, "%s self.%s", k ? "," : ":", s->self_attrs[k]);
-	fprintf(out, "\n     %u loops, %u branches, %u comparisons, %u arithmetic, %u calls, "
-		     "%u attribute loads in %u instructions\n",
+	fprintf(out,
+		"\n     %u loops, %u branches, %u comparisons, %u arithmetic, %u calls, "
+		"%u attribute loads in %u instructions\n",
 		s->loops, s->branches, s->compares, s->arith, s->calls, s->attr_loads,
 		s->instructions);
 	if (s->stop)
@@ -333,17 +334,19 @@ static void write_json(const struct hl_candidates_evidence *ev, const struct hl_
 	(void)p;
 	if (!e || e->missing) {
 		fputs(", \"bytecode\": null, \"bytecode_missing\": ", out);
-		put_string(out, e		? e->missing
-				: info->missing ? info->missing
-						: "read for the listed candidates only (this one is "
-						  "folded into another)");
+		put_string(out, e ? e->missing
+				: info->missing
+				    ? info->missing
+				    : "read for the listed candidates only (this one is "
+				      "folded into another)");
 		return;
 	}
 	s = &e->stats;
-	fprintf(out, ", \"bytecode\": {\"python\": \"%u.%u\", \"instructions\": %u, \"loops\": %u, "
-		     "\"branches\": %u, \"compares\": %u, \"arithmetic\": %u, \"calls\": %u, "
-		     "\"attr_loads\": %u, \"self_attr_loads\": %u, \"self_attr_loads_in_loops\": %u, "
-		     "\"self_attrs\": [",
+	fprintf(out,
+		", \"bytecode\": {\"python\": \"%u.%u\", \"instructions\": %u, \"loops\": %u, "
+		"\"branches\": %u, \"compares\": %u, \"arithmetic\": %u, \"calls\": %u, "
+		"\"attr_loads\": %u, \"self_attr_loads\": %u, \"self_attr_loads_in_loops\": %u, "
+		"\"self_attrs\": [",
 		e->major, e->minor, s->instructions, s->loops, s->branches, s->compares, s->arith,
 		s->calls, s->attr_loads, s->self_attr_loads, s->self_attr_in_loop);
 	for (k = 0; k < s->nr_self_attrs; k++) {
