@@ -5,6 +5,8 @@
  */
 #pragma once
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +48,30 @@ static inline int hl_buf__add(struct hl_buf *b, const void *data, size_t len)
 static inline int hl_buf__addc(struct hl_buf *b, char c)
 {
 	return hl_buf__add(b, &c, 1);
+}
+
+/* Appends printf-formatted text (not NUL-terminated in the count).  0, -ENOMEM or -EINVAL. */
+static inline int hl_buf__printf(struct hl_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static inline int hl_buf__printf(struct hl_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->data ? b->data + b->len : NULL, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return -EINVAL;
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return 0;
+		}
+		if (hl_buf__reserve(b, (size_t)n + 1))
+			return -ENOMEM;
+	}
 }
 
 static inline void hl_buf__release(struct hl_buf *b)

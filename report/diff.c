@@ -737,39 +737,6 @@ static int diff_svg(const struct hl_diff *d, FILE *out)
 	return hl_flame_svg_write(&fl, out);
 }
 
-static int kind_index(const char *kind)
-{
-	static const char *const kinds[] = {"py", "native", "eval", "kernel", "synth", "task", "-"};
-	size_t i;
-
-	for (i = 0; i < HL_ARRAY_SIZE(kinds); i++)
-		if (!strcmp(kinds[i], kind))
-			return (int)i;
-	return 4;
-}
-
-static int addf(struct hl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int addf(struct hl_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->data ? b->data + b->len : NULL, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return -EINVAL;
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return 0;
-		}
-		if (hl_buf__reserve(b, (size_t)n + 1))
-			return -ENOMEM;
-	}
-}
-
 static int by_label(const struct hl_ctnode *a, const struct hl_ctnode *b, void *arg)
 {
 	return strcmp(key_label(arg, a->key), key_label(arg, b->key));
@@ -793,13 +760,14 @@ static int diff_data(const struct hl_diff *d, struct hl_buf *out)
 		return err;
 	err = -ENOMEM;
 	pos = calloc(t->nr, sizeof(*pos));
-	if (!pos || addf(&body, "\"keys\":["))
+	if (!pos || hl_buf__printf(&body, "\"keys\":["))
 		goto out_free;
 	for (i = 0; i < d->nr_keys; i++)
 		if (hl_strtab__id(&st, d->keys[i].label, &label) ||
-		    addf(&body, "%s%d,%" PRIu32, i ? "," : "", kind_index(d->keys[i].kind), label))
+		    hl_buf__printf(&body, "%s%d,%" PRIu32, i ? "," : "",
+				   hl_kind_index(d->keys[i].kind), label))
 			goto out_free;
-	if (addf(&body, "],\n\"nodes\":["))
+	if (hl_buf__printf(&body, "],\n\"nodes\":["))
 		goto out_free;
 	/* Preorder: first child, else next sibling, else climb. */
 	n = t->nodes[0].first_child;
@@ -808,10 +776,11 @@ static int diff_data(const struct hl_diff *d, struct hl_buf *out)
 		int64_t key = nd->key == HL_CT_NO_FRAMES ? 0 : (int64_t)nd->key;
 
 		pos[n] = (uint32_t)++emitted;
-		if (addf(&body,
-			 "%s%" PRIu32 ",%" PRId64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
-			 emitted > 1 ? "," : "", pos[n] - (nd->parent ? pos[nd->parent] : 0), key,
-			 nd->total[0], nd->total[1], nd->self[0], nd->self[1]))
+		if (hl_buf__printf(
+			&body,
+			"%s%" PRIu32 ",%" PRId64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
+			emitted > 1 ? "," : "", pos[n] - (nd->parent ? pos[nd->parent] : 0), key,
+			nd->total[0], nd->total[1], nd->self[0], nd->self[1]))
 			goto out_free;
 		if (nd->first_child != HL_NONE) {
 			n = nd->first_child;
@@ -822,27 +791,27 @@ static int diff_data(const struct hl_diff *d, struct hl_buf *out)
 		if (n != HL_NONE)
 			n = t->nodes[n].next_sibling;
 	}
-	if (addf(&body, "],\n\"rows\":["))
+	if (hl_buf__printf(&body, "],\n\"rows\":["))
 		goto out_free;
 	for (i = 0; i < d->nr_rows; i++) {
 		const struct hl_diff_row *r = &d->rows[i];
 
-		if (addf(&body,
-			 "%s%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-			 ",%.3g,%.3g,%d",
-			 i ? "," : "", r->key, r->self[0], r->self[1], r->total[0], r->total[1],
-			 r->p_self, r->p_total, (int)r->status))
+		if (hl_buf__printf(&body,
+				   "%s%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+				   ",%.3g,%.3g,%d",
+				   i ? "," : "", r->key, r->self[0], r->self[1], r->total[0],
+				   r->total[1], r->p_self, r->p_total, (int)r->status))
 			goto out_free;
 	}
 	flame_titles(d, title, sizeof(title), sub, sizeof(sub));
 	verdict_text(d, verdict, sizeof(verdict));
-	if (addf(out, "{\"mode\":\"diff\",\"title\":") || hl_json_string(out, title) ||
-	    addf(out, ",\"subtitle\":") || hl_json_string(out, sub) ||
-	    addf(out, ",\"verdict\":") || hl_json_string(out, verdict) ||
-	    addf(out, ",\"samples\":[%" PRIu64 ",%" PRIu64 "],\n\"strings\":[", d->samples[0],
-		 d->samples[1]) ||
-	    hl_buf__add(out, st.json.data, st.json.len) || addf(out, "],\n") ||
-	    hl_buf__add(out, body.data, body.len) || addf(out, "]}"))
+	if (hl_buf__printf(out, "{\"mode\":\"diff\",\"title\":") || hl_json_string(out, title) ||
+	    hl_buf__printf(out, ",\"subtitle\":") || hl_json_string(out, sub) ||
+	    hl_buf__printf(out, ",\"verdict\":") || hl_json_string(out, verdict) ||
+	    hl_buf__printf(out, ",\"samples\":[%" PRIu64 ",%" PRIu64 "],\n\"strings\":[",
+			   d->samples[0], d->samples[1]) ||
+	    hl_buf__add(out, st.json.data, st.json.len) || hl_buf__printf(out, "],\n") ||
+	    hl_buf__add(out, body.data, body.len) || hl_buf__printf(out, "]}"))
 		goto out_free;
 	err = 0;
 out_free:

@@ -187,39 +187,6 @@ int hl_html_page_write(FILE *out, const struct hl_buf *data)
 
 /* ---- the data of one profile ------------------------------------------------------------ */
 
-static int kind_index(const char *kind)
-{
-	static const char *const kinds[] = {"py", "native", "eval", "kernel", "synth", "task"};
-	size_t i;
-
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (!strcmp(kinds[i], kind))
-			return (int)i;
-	return 4;
-}
-
-static int addf(struct hl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int addf(struct hl_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->data ? b->data + b->len : NULL, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return -EINVAL;
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return 0;
-		}
-		if (hl_buf__reserve(b, (size_t)n + 1))
-			return -ENOMEM;
-	}
-}
-
 /* Node order for the page: depth-first preorder, so a node's parent is mostly the node before
  * it (distance 1) and siblings are near: small numbers, and data that compresses well.
  * order[k] is the model node at position k, pos[n] the position of model node n. */
@@ -320,7 +287,7 @@ static int profile_data(const struct hl_profile *p, const struct hl_report_optio
 	pos = calloc(nr_stacks + 1, sizeof(*pos));
 	if (!order || !pos || preorder(stacks, nr_stacks, order, pos))
 		goto out_free;
-	if (addf(&body, "\"functions\":["))
+	if (hl_buf__printf(&body, "\"functions\":["))
 		goto out_free;
 	for (i = 0; i < u.nr_functions; i++) {
 		const struct hl_rfunction *f = &functions[u.functions[i]];
@@ -329,37 +296,38 @@ static int profile_data(const struct hl_profile *p, const struct hl_report_optio
 		if (hl_label_function(&label, p, u.functions[i], 0) || hl_buf__addc(&label, '\0') ||
 		    hl_strtab__id(&st, label.data, &a) || hl_strtab__id(&st, f->file, &b) ||
 		    hl_strtab__id(&st, f->module, &c) ||
-		    addf(&body, "%s%d,%" PRIu32 ",%" PRIu32 ",%" PRId32 ",%" PRIu32, i ? "," : "",
-			 kind_index(hl_kind_name(f)), a, b, f->line, c))
+		    hl_buf__printf(&body, "%s%d,%" PRIu32 ",%" PRIu32 ",%" PRId32 ",%" PRIu32,
+				   i ? "," : "", hl_kind_index(hl_kind_name(f)), a, b, f->line, c))
 			goto out_free;
 	}
-	if (addf(&body, "],\n\"frames\":["))
+	if (hl_buf__printf(&body, "],\n\"frames\":["))
 		goto out_free;
 	for (i = 0; i < u.nr_frames; i++) {
 		const struct hl_rframe *fr = &frames[u.frames[i]];
 
 		if (hl_strtab__id(&st, fr->file, &a) ||
-		    addf(&body, "%s%" PRIu32 ",%" PRId32 ",%" PRIu32, i ? "," : "",
-			 u.function_id[fr->function], fr->line, a))
+		    hl_buf__printf(&body, "%s%" PRIu32 ",%" PRId32 ",%" PRIu32, i ? "," : "",
+				   u.function_id[fr->function], fr->line, a))
 			goto out_free;
 	}
-	if (addf(&body, "],\n\"nodes\":["))
+	if (hl_buf__printf(&body, "],\n\"nodes\":["))
 		goto out_free;
 	for (i = 0; i < nr_stacks; i++) {
 		const struct hl_rstack *n = &stacks[order[i]];
 
-		if (addf(&body, "%s%zu,%" PRIu32, i ? "," : "",
-			 n->parent == HL_NONE ? 0 : i - pos[n->parent], u.frame_id[n->frame]))
+		if (hl_buf__printf(&body, "%s%zu,%" PRIu32, i ? "," : "",
+				   n->parent == HL_NONE ? 0 : i - pos[n->parent],
+				   u.frame_id[n->frame]))
 			goto out_free;
 	}
-	if (addf(&body, "],\n\"threads\":["))
+	if (hl_buf__printf(&body, "],\n\"threads\":["))
 		goto out_free;
 	for (i = 0; i < u.nr_threads; i++) {
 		const struct hl_rthread *t = &threads[u.threads[i]];
 
 		if (hl_strtab__id(&st, t->name, &a) ||
-		    addf(&body, "%s%" PRIu32 ",%" PRIu32 ",%" PRIu32, i ? "," : "", t->pid, t->tid,
-			 a))
+		    hl_buf__printf(&body, "%s%" PRIu32 ",%" PRIu32 ",%" PRIu32, i ? "," : "",
+				   t->pid, t->tid, a))
 			goto out_free;
 	}
 	/* Counts in node order, each node as the distance from the previous count's (starting
@@ -372,30 +340,31 @@ static int profile_data(const struct hl_profile *p, const struct hl_report_optio
 		corder[i].count = (uint32_t)i;
 	}
 	qsort(corder, nr_counts, sizeof(*corder), by_node);
-	if (addf(&body, "],\n\"counts\":["))
+	if (hl_buf__printf(&body, "],\n\"counts\":["))
 		goto out_free;
 	for (i = 0, prev = -1; i < nr_counts; i++) {
 		const struct hl_rcount *ct = &counts[corder[i].count];
 
-		if (addf(&body, "%s%" PRId64 ",%" PRId64 ",%d,%" PRIu64, i ? "," : "",
-			 corder[i].node - prev,
-			 ct->thread == HL_NONE ? -1 : (int64_t)u.thread_id[ct->thread], ct->state,
-			 ct->weight))
+		if (hl_buf__printf(&body, "%s%" PRId64 ",%" PRId64 ",%d,%" PRIu64, i ? "," : "",
+				   corder[i].node - prev,
+				   ct->thread == HL_NONE ? -1 : (int64_t)u.thread_id[ct->thread],
+				   ct->state, ct->weight))
 			goto out_free;
 		prev = corder[i].node;
 	}
-	if (addf(&body, "]"))
+	if (hl_buf__printf(&body, "]"))
 		goto out_free;
 
 	snprintf(subtitle, sizeof(subtitle), "%" PRIu64 " samples%s, view %s%s%s", s->selected,
 		 s->selected != s->stored ? " (filtered)" : "", hl_view_name(s->view),
 		 opts->filter_label ? ", filter: " : "",
 		 opts->filter_label ? opts->filter_label : "");
-	if (addf(out, "{\"mode\":\"profile\",\"title\":") ||
+	if (hl_buf__printf(out, "{\"mode\":\"profile\",\"title\":") ||
 	    hl_json_string(out, opts->title ? opts->title : "hotloop profile") ||
-	    addf(out, ",\"subtitle\":") || hl_json_string(out, subtitle) ||
-	    addf(out, ",\n\"strings\":[") || hl_buf__add(out, st.json.data, st.json.len) ||
-	    addf(out, "],\n") || hl_buf__add(out, body.data, body.len) || addf(out, "}"))
+	    hl_buf__printf(out, ",\"subtitle\":") || hl_json_string(out, subtitle) ||
+	    hl_buf__printf(out, ",\n\"strings\":[") ||
+	    hl_buf__add(out, st.json.data, st.json.len) || hl_buf__printf(out, "],\n") ||
+	    hl_buf__add(out, body.data, body.len) || hl_buf__printf(out, "}"))
 		goto out_free;
 	err = 0;
 

@@ -134,12 +134,23 @@ const char *hl_kind_name(const struct hl_rfunction *f)
 	case HL_FUNC_KERNEL:
 		return "kernel";
 	case HL_FUNC_SYNTHETIC:
-		if (!strncmp(f->name, "<task", 5) || !strncmp(f->name, "[task", 5))
-			return "task";
 		return "synth";
+	case HL_FUNC_TASK:
+		return "task";
 	default:
 		return "?";
 	}
+}
+
+int hl_kind_index(const char *kind)
+{
+	static const char *const kinds[] = {"py", "native", "eval", "kernel", "synth", "task", "-"};
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(kinds[i], kind))
+			return (int)i;
+	return 4;
 }
 
 static int render_all(struct hl_labels *l, const struct hl_profile *p, size_t nr,

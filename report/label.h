@@ -38,10 +38,14 @@ int hl_label_frame(struct hl_buf *b, const struct hl_profile *p, uint32_t index,
 /* Appends @s made safe as described above.  0 or -ENOMEM. */
 int hl_label_escape(struct hl_buf *b, const char *s, unsigned flags);
 
-/* The kind of a function as reports print it: "py", "native", "eval", "kernel", "synth", or
- * "task" (a synthetic asyncio task marker, whose name starts with "<task" or "[task").  NULL
- * (samples without frames) gives "-".  Static strings. */
+/* The kind of a function as reports print it: "py", "native", "eval", "kernel", "synth"
+ * (markers such as "[truncated: ...]"), or "task" (an asyncio task marker, "[task: NAME]").
+ * NULL (samples without frames) gives "-".  Static strings. */
 const char *hl_kind_name(const struct hl_rfunction *f);
+
+/* The number the HTML pages color a hl_kind_name() by: py 0, native 1, eval 2, kernel 3,
+ * synth 4 (and anything unknown), task 5, "-" 6. */
+int hl_kind_index(const char *kind);
 
 /* The basename of @path (the whole string when it ends in '/'). */
 const char *hl_basename(const char *path);

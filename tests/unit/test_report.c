@@ -11,6 +11,7 @@
  *   - damaged rows (a cycle in the stack tree, a sample naming a missing stack) refused.
  */
 #define _GNU_SOURCE
+#include "report/label.h"
 #include "report/profile.h"
 #include "report/report.h"
 #include "schema/store.h"
@@ -438,6 +439,29 @@ static void test_damaged_rows(void)
 	}
 }
 
+/* Every function kind the store knows has a name in reports, and the page's color index. */
+static void test_kind_names(void)
+{
+	static const struct {
+		int kind;
+		const char *name;
+		int index;
+	} rows[] = {
+		{HL_FUNC_PYTHON, "py", 0},	 {HL_FUNC_NATIVE, "native", 1}, {HL_FUNC_EVAL, "eval", 2},
+		{HL_FUNC_KERNEL, "kernel", 3}, {HL_FUNC_SYNTHETIC, "synth", 4}, {HL_FUNC_TASK, "task", 5},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct hl_rfunction f = {.kind = rows[i].kind, .name = "[task: x]"};
+
+		CHECK_STR(rows[i].name, hl_kind_name(&f), "hl_kind_name");
+		CHECK_INT(rows[i].index, hl_kind_index(hl_kind_name(&f)), "hl_kind_index");
+	}
+	CHECK_STR("-", hl_kind_name(NULL), "hl_kind_name(NULL)");
+	CHECK_INT(6, hl_kind_index("-"), "hl_kind_index of \"-\"");
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -453,6 +477,7 @@ int main(void)
 	snprintf(db_path, sizeof(db_path), "%s/report.db", dir);
 	err = build_store(db_path);
 	CHECK_INT(0, err, "build the synthetic store");
+	test_kind_names();
 	if (!err) {
 		test_top_numbers();
 		test_golden();
