@@ -53,16 +53,12 @@ static void usage(FILE *out)
 
 static int usage_hint(void)
 {
-	fprintf(stderr, SYNOPSIS "'hotloop candidates --help' explains the options.\n");
-	return HL_EXIT_USAGE;
+	return hl_usage_hint("candidates", SYNOPSIS);
 }
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "hotloop candidates: ");
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	return usage_hint();
+	return hl_usage_error("candidates", SYNOPSIS, fmt, arg);
 }
 
 /* The Python version of the first process that has one, and whether any selected profile

@@ -20,3 +20,9 @@ int cmd_candidates(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+
+/* For a subcommand's bad usage: prints "hotloop CMD: " + @fmt (with @arg) on stderr, then
+ * @synopsis (may be "") and where the help is.  Returns HL_EXIT_USAGE. */
+int hl_usage_error(const char *cmd, const char *synopsis, const char *fmt, const char *arg);
+/* The synopsis and where the help is, without a message.  Returns HL_EXIT_USAGE. */
+int hl_usage_hint(const char *cmd, const char *synopsis);

@@ -77,16 +77,12 @@ static void usage(FILE *out)
 
 static int usage_hint(void)
 {
-	fprintf(stderr, SYNOPSIS "'hotloop diff --help' explains the options.\n");
-	return HL_EXIT_USAGE;
+	return hl_usage_hint("diff", SYNOPSIS);
 }
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "hotloop diff: ");
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	return usage_hint();
+	return hl_usage_error("diff", SYNOPSIS, fmt, arg);
 }
 
 enum {

@@ -46,10 +46,7 @@ static void usage(FILE *out)
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "hotloop export: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n'hotloop export --help' explains the options.\n");
-	return HL_EXIT_USAGE;
+	return hl_usage_error("export", "", fmt, arg);
 }
 
 static int64_t bound_us(const struct hl_time_bound *b, int64_t fallback)

@@ -29,6 +29,20 @@ static const struct command commands[] = {
 	{"doctor", cmd_doctor, "check what this machine allows and how to fix what is missing"},
 };
 
+int hl_usage_error(const char *cmd, const char *synopsis, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "hotloop %s: ", cmd);
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return hl_usage_hint(cmd, synopsis);
+}
+
+int hl_usage_hint(const char *cmd, const char *synopsis)
+{
+	fprintf(stderr, "%s'hotloop %s --help' explains the options.\n", synopsis, cmd);
+	return HL_EXIT_USAGE;
+}
+
 static void usage(FILE *out)
 {
 	size_t i;

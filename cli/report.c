@@ -72,16 +72,12 @@ static void usage(FILE *out)
 
 static int usage_hint(void)
 {
-	fprintf(stderr, SYNOPSIS "'hotloop report --help' explains the options.\n");
-	return HL_EXIT_USAGE;
+	return hl_usage_hint("report", SYNOPSIS);
 }
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "hotloop report: ");
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	return usage_hint();
+	return hl_usage_error("report", SYNOPSIS, fmt, arg);
 }
 
 static int compare_u32(const void *a, const void *b)
