@@ -91,13 +91,20 @@ def skip(why):
 
 
 def wait_until(pred, timeout, step=0.2):
+    """pred() once it is true, or its value at the timeout.  An SQLite error counts as "not
+    yet": a store the daemon has just created exists for a moment before its schema does."""
+    def attempt():
+        try:
+            return pred()
+        except sqlite3.Error:
+            return None
     end = time.time() + timeout
     while time.time() < end:
-        v = pred()
+        v = attempt()
         if v:
             return v
         time.sleep(step)
-    return pred()
+    return attempt()
 
 
 class Daemon:
