@@ -15,9 +15,11 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/labels.h"
+#include "report/bytecode.h"
 #include "schema/store.h"
 #include "symbolize/pycode.h"
 #include "symbolize/addrspace.h"
+#include "symbolize/arguments.h"
 #include "symbolize/asyncio.h"
 #include "symbolize/binary.h"
 #include "symbolize/kallsyms.h"
@@ -172,6 +174,10 @@ enum counter {
 	CNT_ASYNC_SCANS,
 	CNT_ASYNC_SCAN_NS,
 	CNT_ASYNC_CACHED,
+	CNT_ARGS_OBSERVED,
+	CNT_ARGS_ATTR_READS,
+	CNT_ARGS_ATTR_THROTTLED,
+	CNT_ARGS_FUNCTIONS_OVER,
 	CNT_COUNT,
 };
 
@@ -208,6 +214,13 @@ static const char *const counter_names[CNT_COUNT] = {
 	[CNT_ASYNC_SCANS] = "async.scans",
 	[CNT_ASYNC_SCAN_NS] = "async.scan_ns",
 	[CNT_ASYNC_CACHED] = "async.cached",
+	/* Argument identities (candidates' invariance evidence): values counted, attributes of
+	 * self read from targets and not read (rate limit), and values dropped because too many
+	 * functions were followed. */
+	[CNT_ARGS_OBSERVED] = "arguments.observed",
+	[CNT_ARGS_ATTR_READS] = "arguments.attr_reads",
+	[CNT_ARGS_ATTR_THROTTLED] = "arguments.attr_throttled",
+	[CNT_ARGS_FUNCTIONS_OVER] = "arguments.functions_over",
 };
 
 /* The native frames one address stands for: the real function's frame id first, then the
@@ -295,6 +308,8 @@ struct hl_session {
 	unsigned async_n_inner;
 	int async_inner_index[HL_ASYNC_MAX_INNER]; /* frames of eager tasks inside it ... */
 	int64_t async_inner_id[HL_ASYNC_MAX_INNER]; /* ... get a task marker before them */
+
+	struct hl_arguments *arguments; /* argument identities; NULL: not collected */
 };
 
 static struct target *target_of(const struct hl_session *s, pid_t pid)
@@ -824,6 +839,24 @@ struct frame_key {
 	uint64_t fingerprint;
 };
 
+/* The attributes of self a method's code loads become arguments of its own ("self._keys"):
+ * their identities are the specialization keys candidates look for. */
+static int follow_self_attrs(struct hl_session *s, struct target *t, const struct hl_pycode *code)
+{
+	const char *names[HL_PYCODE_NAMES_MAX];
+	const struct hl_opcodes *ops = hl_opcodes_find(t->py.ver.major, t->py.ver.minor);
+	struct hl_bytecode_stats st;
+	size_t n;
+
+	if (!s->arguments || !ops || !code->nr_args || strcmp(code->arg_names[0], "self"))
+		return 0;
+	n = hl_bytecode_split_names(code->names, code->names_len, names, HL_ARRAY_SIZE(names));
+	hl_bytecode_analyze(ops, code->bytecode, code->bytecode_len, names, n, code->first_local,
+			    &st);
+	return hl_arguments__set_attrs(s->arguments, code->store_id, st.self_attrs,
+				       st.nr_self_attrs);
+}
+
 /* Files the bytecode of a code object just named, for `hotloop candidates` (bytecode
  * evidence).  Read in user space, once per code object: the sampler copies names and line
  * tables only.  A code object that is gone by now leaves its function without evidence,
@@ -848,6 +881,8 @@ static void store_bytecode(struct hl_session *s, struct target *t, struct hl_pyc
 	    .linetable = code->linetable, .linetable_len = code->linetable_len,
 	    .firstlineno = code->firstlineno};
 	err = hl_store__add_function_code(s->store, code->store_id, &row);
+	if (!err)
+		err = follow_self_attrs(s, t, code);
 	s->counters[CNT_BYTECODE_READ]++;
 	s->counters[CNT_BYTECODE_NS] += hl_now_monotonic_ns() - start;
 	if (err)
@@ -1339,7 +1374,8 @@ static int push_python(struct hl_session *s, struct target *t, const struct hl_p
 static int64_t mixed_stack(struct hl_session *s, struct target *t, const struct hl_sample *smp,
 			   const struct hl_py_frame *frames)
 {
-	const uint64_t *kstack = (const uint64_t *)(frames + smp->n_py);
+	const uint64_t *kstack = (const uint64_t *)((const struct hl_py_args *)(frames + smp->n_py) +
+						    smp->n_args);
 	const uint64_t *regs = kstack + smp->n_kstack;
 	const uint8_t *ustack = (const uint8_t *)(regs + HL_USER_REGS);
 	/* Python groups, innermost first: group g spans frames [lo[g], hi[g]]. */
@@ -1501,6 +1537,42 @@ static int window_count(struct hl_session *s, int64_t thread_id, int64_t stack_i
 	return 0;
 }
 
+/* Counts the argument identities of the sample's innermost frames (the invariance evidence
+ * of candidates).  A function on the stack twice (recursion) counts once per sample. */
+static void observe_arguments(struct hl_session *s, struct target *t, const struct hl_sample *smp,
+			      const struct hl_py_frame *frames)
+{
+	const struct hl_py_args *args = (const void *)(frames + smp->n_py);
+	struct hl_pyreader r = {.pid = t->pid, .ver = &t->py.ver};
+	int64_t seen[HL_ARG_FRAMES];
+	uint64_t now = hl_now_monotonic_ns();
+	unsigned i, j, nseen = 0;
+	int err;
+
+	if (!t->codes)
+		return;
+	for (i = 0; i < smp->n_args; i++) {
+		const struct hl_py_frame *f = &frames[i];
+		struct hl_pycode *code;
+
+		if (!f->code || (f->flags & HL_PYF_BAD_LASTI))
+			continue;
+		code = hl_pycode_cache__get(t->codes, f->code, f->fingerprint, &err);
+		if (!code || code->store_id <= 0 || !code->nr_args)
+			continue;
+		for (j = 0; j < nseen && seen[j] != code->store_id; j++)
+			;
+		if (j < nseen)
+			continue;
+		seen[nseen++] = code->store_id;
+		if (hl_arguments__observe(s->arguments, &r, smp->tid, code->store_id, code,
+					  &args[i], now)) {
+			fail(s, -ENOMEM, "cannot count argument identities");
+			return;
+		}
+	}
+}
+
 static void on_sample(struct hl_session *s, const struct hl_sample *smp, size_t size)
 {
 	const struct hl_py_frame *frames = (const void *)(smp + 1);
@@ -1510,8 +1582,10 @@ static void on_sample(struct hl_session *s, const struct hl_sample *smp, size_t 
 	int64_t stack;
 	int err;
 
-	if (smp->n_py > HL_PY_MAX_FRAMES ||
-	    size < sizeof(*smp) + smp->n_py * sizeof(*frames) + smp->n_kstack * sizeof(uint64_t)) {
+	if (smp->n_py > HL_PY_MAX_FRAMES || smp->n_args > HL_MIN(smp->n_py, HL_ARG_FRAMES) ||
+	    size < sizeof(*smp) + smp->n_py * sizeof(*frames) +
+			   smp->n_args * sizeof(struct hl_py_args) +
+			   smp->n_kstack * sizeof(uint64_t)) {
 		s->counters[CNT_BAD_RECORD]++;
 		return;
 	}
@@ -1560,6 +1634,8 @@ static void on_sample(struct hl_session *s, const struct hl_sample *smp, size_t 
 	}
 	s->samples++;
 	t->samples++;
+	if (s->arguments && smp->n_args)
+		observe_arguments(s, t, smp, frames);
 }
 
 /* Names of a code object, copied by the sampler when it first saw it: filed in the code
@@ -1673,6 +1749,8 @@ struct hl_session *hl_session__new(const struct hl_session_opts *opts)
 		.kernel_stacks = opts->mode != HL_MODE_PYTHON,
 		.ustack_bytes = opts->mode != HL_MODE_PYTHON ? opts->ustack_bytes : 0,
 		.report_all_execs = opts->report_all_execs,
+		/* Argument identities for `hotloop record`; the daemon does not keep them. */
+		.arg_frames = opts->mode != HL_MODE_NATIVE && !opts->window_ns ? HL_ARG_FRAMES : 0,
 	};
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EPOLL_TAG_RING};
 	char host[256] = "", kernel[256] = "";
@@ -1696,6 +1774,8 @@ struct hl_session *hl_session__new(const struct hl_session_opts *opts)
 	s->binaries = hl_binary_cache__new();
 	if (opts->async_stacks)
 		s->astack = calloc(1, sizeof(*s->astack));
+	if (copts.arg_frames)
+		s->arguments = hl_arguments__new();
 	if (opts->window_ns)
 		s->window_index = hl_intern__new();
 	if (!s->targets || !s->threads || !s->stacks || !s->frames || !s->natives ||
@@ -1958,6 +2038,32 @@ static void async_totals(struct hl_session *s)
 }
 
 /* Adds to profile_counter what the counters gained since the last call. */
+static int store_argument(const struct hl_argument_stats *a, void *arg)
+{
+	struct hl_session *s = arg;
+	struct hl_argument_row row = {.function_id = a->function, .name = a->name,
+				      .samples = a->samples, .runs = a->runs,
+				      .distinct = a->distinct, .more = a->more,
+				      .top_samples = a->top_samples, .top_type = a->top_type};
+
+	return hl_store__add_argument(s->store, s->profile_id, &row);
+}
+
+/* Files the argument identities counted so far, and their counters. */
+static int store_arguments(struct hl_session *s)
+{
+	struct hl_arguments_counts c;
+
+	if (!s->arguments)
+		return 0;
+	hl_arguments__counts(s->arguments, &c);
+	s->counters[CNT_ARGS_OBSERVED] = c.observed;
+	s->counters[CNT_ARGS_ATTR_READS] = c.attr_reads;
+	s->counters[CNT_ARGS_ATTR_THROTTLED] = c.attr_throttled;
+	s->counters[CNT_ARGS_FUNCTIONS_OVER] = c.functions_over;
+	return hl_arguments__for_each(s->arguments, store_argument, s);
+}
+
 static int store_counters(struct hl_session *s)
 {
 	int i, err = 0;
@@ -2011,6 +2117,8 @@ int hl_session__finish(struct hl_session *s, int exit_status)
 		err = hl_store__finish_profile(s->store, s->profile_id, &totals);
 	async_totals(s);
 	if (!err)
+		err = store_arguments(s);
+	if (!err)
 		err = store_counters(s);
 	if (!err && st.ringbuf_full)
 		err = hl_store__add_counter(s->store, s->profile_id, "lost.ringbuf_full",
@@ -2029,6 +2137,7 @@ int hl_session__finish(struct hl_session *s, int exit_status)
 	hl_map__free(s->targets);
 	free(s->astack);
 	free(s->async_ids);
+	hl_arguments__free(s->arguments);
 	hl_intern__free(s->window_index);
 	free(s->window_rows);
 	close(s->epfd);

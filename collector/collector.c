@@ -129,6 +129,7 @@ struct hl_collector *hl_collector__new(const struct hl_collector_opts *opts, hl_
 	c->skel->rodata->capture_python = opts->python_stacks;
 	c->skel->rodata->ustack_bytes = HL_MIN(opts->ustack_bytes, HL_USTACK_MAX);
 	c->skel->rodata->report_all_execs = opts->report_all_execs;
+	c->skel->rodata->arg_frames = HL_MIN(opts->arg_frames, HL_ARG_FRAMES);
 	/* One sample buffer per CPU (see `samples` in sample.bpf.c). */
 	bpf_map__set_max_entries(c->skel->maps.samples, (uint32_t)c->ncpus);
 	if (opts->ringbuf_bytes)

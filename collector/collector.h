@@ -25,6 +25,8 @@ struct hl_collector_opts {
 	bool kernel_stacks;	/* capture the kernel stack */
 	uint32_t ustack_bytes;	/* user registers and this much user stack (0: none) */
 	bool report_all_execs;	/* an HL_REC_EXEC record for every exec on the host */
+	uint32_t arg_frames;	/* innermost Python frames whose argument slots are sent
+				   (≤ HL_ARG_FRAMES; 0: none) */
 };
 
 /* Called for each record (a struct hl_sample or struct hl_proc_event, see sample.h).  The

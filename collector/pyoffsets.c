@@ -67,7 +67,7 @@
 
 static const struct hl_pyver table[] = {
 	{
-		.major = 3, .minor = 8, FRAMEOBJECT_ERA,
+		.major = 3, .minor = 8, .frame_args = 360, .code_argcount = 16, .code_kwonlyargcount = 24, FRAMEOBJECT_ERA,
 		.runtime_interpreters_head = 32, .runtime_autotsskey = 1392,
 		.runtime_gil = 1152, .interp_modules = 56,
 		.tstate_size = 184, .frame_lasti = 104, .frame_size = 112,
@@ -78,7 +78,7 @@ static const struct hl_pyver table[] = {
 		.task_name = 120,
 	},
 	{
-		.major = 3, .minor = 9, FRAMEOBJECT_ERA,
+		.major = 3, .minor = 9, .frame_args = 360, .code_argcount = 16, .code_kwonlyargcount = 24, FRAMEOBJECT_ERA,
 		.runtime_interpreters_head = 32, .runtime_autotsskey = 584,
 		.runtime_gil = 352, .interp_modules = 856,
 		.tstate_size = 184, .frame_lasti = 104, .frame_size = 112,
@@ -89,7 +89,7 @@ static const struct hl_pyver table[] = {
 		.task_name = 160,
 	},
 	{
-		.major = 3, .minor = 10, FRAMEOBJECT_ERA,
+		.major = 3, .minor = 10, .frame_args = 352, .code_argcount = 16, .code_kwonlyargcount = 24, FRAMEOBJECT_ERA,
 		.runtime_interpreters_head = 32, .runtime_autotsskey = 584,
 		.runtime_gil = 352, .interp_modules = 856,
 		.tstate_size = 184, .frame_lasti = 96, .frame_size = 104,
@@ -100,7 +100,7 @@ static const struct hl_pyver table[] = {
 		.task_name = 168,
 	},
 	{
-		.major = 3, .minor = 11,
+		.major = 3, .minor = 11, .frame_args = 72, .code_argcount = 56, .code_kwonlyargcount = 64,
 		.runtime_interpreters_head = 40, .runtime_autotsskey = 592, .runtime_gil = 360,
 		.interp_next = 0, .interp_threads_head = 16, .interp_modules = 888,
 		.interp_ceval_gil = NONE, .gil_holder = 8, .gil_locked = 16,
@@ -121,7 +121,7 @@ static const struct hl_pyver table[] = {
 		.task_coro = 136, .task_name = 144,
 	},
 	{
-		.major = 3, .minor = 12,
+		.major = 3, .minor = 12, .frame_args = 72, .code_argcount = 52, .code_kwonlyargcount = 60,
 		.runtime_interpreters_head = 40, .runtime_autotsskey = 1544, .runtime_gil = NONE,
 		.interp_next = 0, .interp_threads_head = 72, .interp_modules = 944,
 		.interp_ceval_gil = 384, .gil_holder = 8, .gil_locked = 16,
@@ -142,7 +142,7 @@ static const struct hl_pyver table[] = {
 		.task_coro = 136, .task_name = 144,
 	},
 	{
-		.major = 3, .minor = 13,
+		.major = 3, .minor = 13, .frame_args = 72, .code_argcount = 52, .code_kwonlyargcount = 60,
 		.runtime_interpreters_head = 632, .runtime_autotsskey = 2160, .runtime_gil = NONE,
 		.interp_next = 7264, .interp_threads_head = 7344, .interp_modules = 7656,
 		.interp_ceval_gil = 16, .gil_holder = 8, .gil_locked = 16,
@@ -163,7 +163,7 @@ static const struct hl_pyver table[] = {
 		.task_coro = 120, .task_name = 128,
 	},
 	{
-		.major = 3, .minor = 14,
+		.major = 3, .minor = 14, .frame_args = 80, .code_argcount = 52, .code_kwonlyargcount = 60,
 		.runtime_interpreters_head = 808, .runtime_autotsskey = 2336, .runtime_gil = NONE,
 		.interp_next = 7272, .interp_threads_head = 7344, .interp_modules = 7688,
 		.interp_ceval_gil = 16, .gil_holder = 8, .gil_locked = 16,
@@ -229,6 +229,7 @@ void hl_pyver_to_bpf(const struct hl_pyver *v, struct hl_py_offsets *o)
 	o->unicode_compact_data = v->unicode_compact_data;
 	o->tstate_size = v->tstate_size;
 	o->frame_size = v->frame_size;
+	o->frame_args = v->frame_args;
 	o->lasti_kind = (uint8_t)hl_pyver_lasti_kind(v);
 	o->frame_root = v->cframe_current_frame != NONE ? HL_ROOT_CFRAME : HL_ROOT_DIRECT;
 	if (v->runtime_gil != NONE) {

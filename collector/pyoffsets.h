@@ -48,6 +48,8 @@ struct hl_pyver {
 	uint16_t frame_owner;
 	uint16_t frame_is_entry;
 	uint16_t frame_size; /* bytes the sampler reads */
+	uint16_t frame_args; /* the local slots, arguments first: ≤3.10 f_localsplus, 3.11+
+				localsplus */
 
 	/* PyCodeObject */
 	uint16_t code_firstlineno;
@@ -59,6 +61,8 @@ struct hl_pyver {
 	uint16_t code_code;	/* ≤3.10 co_code (bytes) */
 	uint16_t code_names;	/* co_names (tuple of str): names of globals and attributes */
 	uint16_t code_localnames; /* ≤3.10 co_varnames, 3.11+ co_localsplusnames (tuple) */
+	uint16_t code_argcount;	/* co_argcount (int), positional arguments */
+	uint16_t code_kwonlyargcount; /* co_kwonlyargcount (int) */
 
 	/* str */
 	uint16_t unicode_state;

@@ -258,6 +258,7 @@ static int apply_debug_offsets(struct hl_python *py)
 	/* PyCompactUnicodeObject adds utf8_length and utf8 (3.12+; not in the debug offsets). */
 	v->unicode_compact_data = (uint16_t)(v->unicode_ascii_data + 16);
 	v->frame_localsplus = off16(f[4], &ok);
+	v->frame_args = v->frame_localsplus;
 	if (L->gen) {
 		/* 3.14: the frame's stackpointer, and the generator's frame and its state. */
 		v->frame_stack = off16(f[6], &ok);

@@ -37,6 +37,8 @@ const volatile __u64 wakeup_bytes = 256 << 10;
 /* Report the exec of every process on the host, not only of targets (the daemon watches for
  * new interpreters this way instead of polling /proc). */
 const volatile __u8 report_all_execs = 0;
+/* Innermost Python frames whose first local slots (arguments) are sent, ≤ HL_ARG_FRAMES. */
+const volatile __u32 arg_frames = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -55,7 +57,8 @@ struct {
  * capped at 32 KiB, and perf-event programs do not nest or migrate, so the slot is ours. */
 #define SAMPLE_DATA_MAX                                                                     \
 	(sizeof(struct hl_sample) + HL_PY_MAX_FRAMES * sizeof(struct hl_py_frame) +         \
-	 HL_KSTACK_MAX * sizeof(__u64) + HL_USER_REGS * sizeof(__u64) + HL_USTACK_MAX)
+	 HL_ARG_FRAMES * sizeof(struct hl_py_args) + HL_KSTACK_MAX * sizeof(__u64) +         \
+	 HL_USER_REGS * sizeof(__u64) + HL_USTACK_MAX)
 
 struct sample_buf {
 	__u8 data[SAMPLE_DATA_MAX];
@@ -71,6 +74,7 @@ struct {
 struct scratch {
 	__u8 tstate[HL_TSTATE_READ];
 	__u8 frame[HL_FRAME_READ];
+	struct hl_py_args args[HL_ARG_FRAMES]; /* of the innermost frames, copied after them */
 };
 
 /* A code record is built here; its own map, as per-CPU values are capped at 32 KiB. */
@@ -211,6 +215,22 @@ static __always_inline struct hl_py_frame *frame_slot(struct sample_buf *buf, __
 				      i * sizeof(struct hl_py_frame));
 }
 
+/* Reads the first local slots of the frame being emitted into scratch, if it is one of the
+ * arg_frames innermost.  An unreadable slot range is sent as zeros: it only costs the
+ * evidence, never the stack. */
+static __always_inline void read_args(struct walk *w)
+{
+	__u32 i = w->n;
+	__u16 at = w->proc->off.frame_args;
+	struct hl_py_args *a;
+
+	if (i >= arg_frames || i >= HL_ARG_FRAMES)
+		return;
+	a = &w->scr->args[i];
+	if (at == HL_OFF_NONE || bpf_probe_read_user(a, sizeof(*a), (const void *)(w->frame + at)))
+		__builtin_memset(a, 0, sizeof(*a));
+}
+
 /* One step of the frame walk (a bpf_loop callback): reads the frame at w->frame, emits it
  * unless it is a shim, and moves to its caller.  Returns 1 to stop. */
 static long walk_step(__u32 i, struct walk *w)
@@ -291,6 +311,7 @@ static long walk_step(__u32 i, struct walk *w)
 			out->gen = w->frame - off->gen_iframe;
 		}
 	}
+	read_args(w);
 	w->n++;
 	w->frame = next;
 	return 0;
@@ -591,6 +612,17 @@ int on_sample(void *ctx)
 		n_py = HL_PY_MAX_FRAMES;
 	s->n_py = n_py;
 	size = sizeof(*s) + n_py * sizeof(struct hl_py_frame);
+	if (n_py && arg_frames && size <= SAMPLE_DATA_MAX - sizeof(scr->args)) {
+		__u32 n_args = n_py < arg_frames ? n_py : arg_frames;
+
+		if (n_args > HL_ARG_FRAMES)
+			n_args = HL_ARG_FRAMES;
+		/* The whole array is copied (a constant size for the verifier); the part past
+		 * n_args is overwritten by what follows. */
+		bpf_probe_read_kernel(buf->data + size, sizeof(scr->args), scr->args);
+		s->n_args = (__u8)n_args;
+		size += n_args * sizeof(struct hl_py_args);
+	}
 
 	if (capture_kernel_stack && size <= SAMPLE_DATA_MAX - HL_KSTACK_MAX * sizeof(__u64)) {
 		kbytes = bpf_get_stack(ctx, buf->data + size, HL_KSTACK_MAX * sizeof(__u64), 0);

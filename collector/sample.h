@@ -24,6 +24,8 @@
 				     values at 32 KiB) */
 #define HL_CODE_SEEN_SLOTS 4096	   /* per-CPU cache of code objects already sent */
 #define HL_CODES_PER_SAMPLE 16	   /* new code objects sent with one sample at most */
+#define HL_ARG_FRAMES 8		   /* innermost Python frames whose first local slots are sent */
+#define HL_ARG_SLOTS 4		   /* local slots (arguments first) sent per such frame */
 
 /* How the instruction offset is stored in a frame. */
 enum hl_lasti_kind {
@@ -73,6 +75,7 @@ struct hl_py_offsets {
 	__u16 gen_iframe;	   /* 3.11+: offset of the frame embedded in its generator */
 	__u16 tstate_size;	   /* bytes of PyThreadState to read (≤ HL_TSTATE_READ) */
 	__u16 frame_size;	   /* bytes of a frame struct to read (≤ HL_FRAME_READ) */
+	__u16 frame_args;	   /* the frame's local slots: f_localsplus / localsplus */
 	__u8 lasti_kind;	   /* enum hl_lasti_kind */
 	__u8 frame_root;	   /* enum hl_frame_root */
 	__u8 gil_kind;		   /* enum hl_gil_kind */
@@ -129,6 +132,14 @@ struct hl_py_frame {
 	__u64 gen;	   /* the generator or coroutine running this frame, 0 if none */
 };
 
+/* The first HL_ARG_SLOTS local slots of a frame as they were at the sample: object addresses
+ * (3.14: _PyStackRef, untagged by user space), 0 when the slot is empty or unreadable.  The
+ * arguments come first among a code object's locals; user space knows from the code object
+ * how many there are and what they are named (candidates' invariance evidence). */
+struct hl_py_args {
+	__u64 slot[HL_ARG_SLOTS];
+};
+
 struct hl_record_header {
 	__u32 kind; /* enum hl_record_kind */
 	__u32 size; /* bytes of the whole record */
@@ -141,6 +152,7 @@ enum hl_sample_gil {
 };
 
 /* A sample.  Followed in the record by n_py struct hl_py_frame (innermost first), then
+ * n_args struct hl_py_args (of the n_args innermost frames, in the same order), then
  * n_kstack __u64 kernel addresses (innermost first), then — when has_regs — HL_USER_REGS __u64
  * user registers in DWARF order and ustack_bytes bytes of user stack from the stack pointer
  * up. */
@@ -156,7 +168,7 @@ struct hl_sample {
 	__u8 py_status; /* enum hl_py_status */
 	__u8 gil;	/* enum hl_sample_gil */
 	__u8 has_regs;	/* user registers and stack follow */
-	__u8 pad;
+	__u8 n_args;	/* frames whose argument slots follow the frames (≤ HL_ARG_FRAMES) */
 	__u32 ustack_bytes; /* user stack bytes copied */
 	char comm[16]; /* thread name at the sample instant */
 };

@@ -60,6 +60,8 @@ struct hl_candidate {
 				 HL_NONE */
 	enum hl_remedy remedy;
 	const char *reason; /* static text: why this remedy */
+	const char *key;    /* codegen: the invariant argument to specialize per (borrowed from
+			       the evidence, report/codeinfo.h), NULL when none was measured */
 	bool undetermined;  /* not flagged, but would be if its interpreter code without symbols
 			       (HL_COST_UNKNOWN) were overhead: the verdict needs symbols */
 };

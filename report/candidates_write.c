@@ -44,9 +44,15 @@ static void write_remedy_text(const struct hl_candidate *c, const struct hl_prof
 	fprintf(out, "   remedy: %s: %s\n", hl_remedy_name(c->remedy), c->reason);
 	switch (c->remedy) {
 	case HL_REMEDY_CODEGEN:
-		fprintf(out, "     generate one function per value of the invariant arguments "
-			     "(built once, e.g. in the constructor), with the per-element calls "
-			     "unrolled into straight-line code\n");
+		if (c->key)
+			fprintf(out, "     generate one function per %s object (built once, when it is "
+				     "set, e.g. in the constructor), with the per-element calls "
+				     "unrolled into straight-line code\n",
+				c->key);
+		else
+			fprintf(out, "     generate one function per value of the invariant arguments "
+				     "(built once, e.g. in the constructor), with the per-element "
+				     "calls unrolled into straight-line code\n");
 		break;
 	case HL_REMEDY_JIT:
 		fprintf(out, "     run it under a JIT (CPython's JIT, Cinder, PyPy) or move the loop "
@@ -75,10 +81,6 @@ static void write_costs_text(const struct hl_candidate *c, uint64_t samples, FIL
 	fputc('\n', out);
 }
 
-/* Evidence issue 6 asks for that hotloop does not capture yet: said in every output rather
- * than left for the reader to notice. */
-#define NOT_MEASURED "invariance of arguments and self attributes"
-
 int hl_candidates_write_text(const struct hl_candidates *cs, const struct hl_profile *p,
 			     const struct hl_candidates_evidence *ev, size_t rows, FILE *out)
 {
@@ -97,7 +99,6 @@ int hl_candidates_write_text(const struct hl_candidates *cs, const struct hl_pro
 			pct(cs->unknown, cs->python_samples));
 	if (ev && ev->missing && *ev->missing)
 		fprintf(out, "missing evidence: %s\n", ev->missing);
-	fprintf(out, "not measured by this version: %s (docs/candidates.md)\n", NOT_MEASURED);
 	if (!cs->nr_listed) {
 		fprintf(out, "\nno Python function holds %.0f%% of the samples or more\n", 3.0);
 		return 0;
@@ -187,7 +188,7 @@ int hl_candidates_write_json(const struct hl_candidates *cs, const struct hl_pro
 			fprintf(out, "%s", j++ ? ", " : "");
 			put_string(out, &b, ev->missing_keys[k]);
 		}
-	fputs("], \"not_measured\": [\"invariance\"],\n \"candidates\": [", out);
+	fputs("],\n \"candidates\": [", out);
 	for (i = 0; i < cs->nr; i++) {
 		const struct hl_candidate *c = &cs->items[i];
 

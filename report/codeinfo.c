@@ -22,6 +22,15 @@ struct hot_line {
 	bool more;   /* the line has more instructions than shown */
 };
 
+/* One argument's identities over the function's samples (table argument). */
+struct arg {
+	char *name;
+	char *top_type;
+	uint64_t samples, runs, top_samples;
+	uint64_t distinct;
+	bool more;
+};
+
 struct entry {
 	uint32_t function;
 	const char *missing; /* static: why there is no evidence, NULL when there is */
@@ -32,17 +41,28 @@ struct entry {
 	/* Owned copies: stats.self_attrs point into names. */
 	char *names;
 	const char **name_list;
+	/* Invariance: its arguments, and which one is the specialization key (-1: none). */
+	struct arg args[HL_INVARIANCE_ARGS];
+	size_t nr_args;
+	int key;
 };
 
 struct hl_codeinfo {
 	struct entry *entries;
 	size_t nr;
 	const char *missing;
-	const char *missing_keys[2];
+	const char *missing_keys[3];
+	const char *args_missing; /* static: why no argument identities at all, or NULL */
+	char missing_text[256];
 };
 
 static const char NO_TABLE[] =
     "bytecode: the file was recorded before hotloop stored bytecode (schema 4)";
+static const char NO_ARGS_TABLE[] =
+    "invariance: the file was recorded before hotloop stored argument identities (schema 5)";
+static const char NO_ARGS[] =
+    "invariance: no argument identities were recorded (the daemon and native mode do not "
+    "record them)";
 
 void hl_codeinfo__free(struct hl_codeinfo *info)
 {
@@ -56,6 +76,10 @@ void hl_codeinfo__free(struct hl_codeinfo *info)
 			free(info->entries[i].hot[k].insns);
 		free(info->entries[i].names);
 		free(info->entries[i].name_list);
+		for (k = 0; k < (int)info->entries[i].nr_args; k++) {
+			free(info->entries[i].args[k].name);
+			free(info->entries[i].args[k].top_type);
+		}
 	}
 	free(info->entries);
 	free(info);
@@ -211,8 +235,116 @@ static int load_entry(sqlite3_stmt *st, const struct hl_profile *p, struct entry
 				  nr_names);
 }
 
+/* ---- invariance --------------------------------------------------------------------------- */
+
+/* Whether an argument is a specialization key: one of a few objects, each seen in many
+ * samples, and not a *args tuple or **kwargs dict, which are new per call and only come back
+ * at the same address from the allocator. */
+bool hl_invariance_is_key(const char *name, uint64_t samples, uint64_t distinct, bool more)
+{
+	return name[0] != '*' && !more && distinct >= 1 && distinct <= KEY_MAX_DISTINCT &&
+	       samples >= KEY_MIN_SAMPLES && samples >= KEY_MIN_PER_OBJECT * distinct;
+}
+
+/* The key of a function: an attribute of self its code reads (what a generated function
+ * would be built from), else another argument, else self itself; fewer objects first. */
+static int choose_key(const struct entry *e)
+{
+	int best = -1, rank_best = 3, i;
+
+	for (i = 0; i < (int)e->nr_args; i++) {
+		const struct arg *a = &e->args[i];
+		int rank = !strncmp(a->name, "self.", 5) ? 0 : strcmp(a->name, "self") ? 1 : 2;
+
+		if (!hl_invariance_is_key(a->name, a->samples, a->distinct, a->more))
+			continue;
+		if (rank < rank_best ||
+		    (rank == rank_best && a->distinct < e->args[best].distinct)) {
+			best = i;
+			rank_best = rank;
+		}
+	}
+	return best;
+}
+
+static char *dup_column(sqlite3_stmt *st, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+
+	return strdup(t ? t : "");
+}
+
+/* The argument rows of @e's function, summed over the file's profiles. */
+static int load_args(sqlite3_stmt *st, const struct hl_profile *p, struct entry *e)
+{
+	size_t nr_fns;
+	const struct hl_rfunction *f = hl_profile__functions(p, &nr_fns) + e->function;
+	int rc;
+
+	e->key = -1;
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, f->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, f->file, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, f->line);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && e->nr_args < HL_INVARIANCE_ARGS) {
+		struct arg *a = &e->args[e->nr_args];
+
+		a->name = dup_column(st, 0);
+		a->top_type = dup_column(st, 6);
+		if (!a->name || !a->top_type) {
+			free(a->name);
+			free(a->top_type);
+			return -ENOMEM;
+		}
+		a->samples = (uint64_t)sqlite3_column_int64(st, 1);
+		a->runs = (uint64_t)sqlite3_column_int64(st, 2);
+		a->distinct = (uint64_t)sqlite3_column_int64(st, 3);
+		a->more = sqlite3_column_int(st, 4);
+		a->top_samples = (uint64_t)sqlite3_column_int64(st, 5);
+		e->nr_args++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -EIO;
+	e->key = choose_key(e);
+	return 0;
+}
+
+/* Whether any profile of the file recorded argument identities. */
+static int args_recorded(sqlite3 *db, bool *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db,
+				"SELECT 1 FROM profile_counter WHERE name = 'arguments.observed'"
+				" AND value > 0 LIMIT 1",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return -EIO;
+	rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Codegen specializes per key: a candidate without one, when identities were recorded, gets
+ * compiled instead.  The others keep the remedy the profile gave them. */
+static void refine_remedy(struct hl_candidate *c, const struct entry *e)
+{
+	if (c->remedy != HL_REMEDY_CODEGEN)
+		return;
+	if (e->key >= 0) {
+		c->key = e->args[e->key].name;
+		return;
+	}
+	c->remedy = HL_REMEDY_COMPILE;
+	c->reason = "generic calls, lookups, comparisons and iteration per element, but no "
+		    "argument or attribute of self held the same few objects over its samples: "
+		    "nothing to specialize per key";
+}
+
 struct hl_codeinfo *hl_codeinfo__load(struct hl_store *store, const struct hl_profile *p,
-				      const struct hl_candidates *cs, size_t rows)
+				      struct hl_candidates *cs, size_t rows)
 {
 	struct hl_codeinfo *info = calloc(1, sizeof(*info));
 	sqlite3 *db = hl_store__db(store);
@@ -227,7 +359,23 @@ struct hl_codeinfo *hl_codeinfo__load(struct hl_store *store, const struct hl_pr
 	if (hl_store__schema_version(store) < 4) {
 		info->missing = NO_TABLE;
 		info->missing_keys[0] = "bytecode";
+		info->missing_keys[1] = "invariance";
 		return info;
+	}
+	if (hl_store__schema_version(store) < 5) {
+		info->args_missing = NO_ARGS_TABLE;
+	} else {
+		bool recorded;
+
+		err = args_recorded(db, &recorded);
+		if (err)
+			goto out_free;
+		if (!recorded)
+			info->args_missing = NO_ARGS;
+	}
+	if (info->args_missing) {
+		info->missing = info->args_missing;
+		info->missing_keys[0] = "invariance";
 	}
 	info->entries = calloc(n ? n : 1, sizeof(*info->entries));
 	if (!info->entries) {
@@ -246,8 +394,25 @@ struct hl_codeinfo *hl_codeinfo__load(struct hl_store *store, const struct hl_pr
 	}
 	for (i = 0; i < n && !err; i++) {
 		info->entries[i].function = cs->items[i].function;
+		info->entries[i].key = -1;
 		info->nr = i + 1;
 		err = load_entry(st, p, &info->entries[i]);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!err && !info->args_missing &&
+	    sqlite3_prepare_v2(db,
+			       "SELECT a.name, SUM(a.samples), SUM(a.runs), SUM(a.distinct_values),"
+			       " MAX(a.more_values), MAX(a.top_samples), a.top_type"
+			       " FROM argument a JOIN function f ON f.id = a.function_id"
+			       " WHERE f.kind = 1 AND f.name = ?1 AND f.file = ?2 AND f.line = ?3"
+			       " GROUP BY a.name ORDER BY SUM(a.samples) DESC, a.name",
+			       -1, &st, NULL) != SQLITE_OK)
+		err = hl_store__sql_error(store, sqlite3_errcode(db), "reading arguments");
+	for (i = 0; st && i < info->nr && !err; i++) {
+		err = load_args(st, p, &info->entries[i]);
+		if (!err)
+			refine_remedy(&cs->items[i], &info->entries[i]);
 	}
 	sqlite3_finalize(st);
 	if (!err)
@@ -268,6 +433,39 @@ static const struct entry *find(const struct hl_codeinfo *info, uint32_t fn)
 	return NULL;
 }
 
+/* "self._keys: one of 3 objects (list) over 3397 samples, runs of 16 samples". */
+static void write_args_text(const struct hl_codeinfo *info, const struct entry *e, FILE *out)
+{
+	size_t k;
+
+	if (info->args_missing)
+		return; /* said once, at the top */
+	if (!e->nr_args) {
+		fputs("   invariance: no arguments sampled (it takes none, or was never among the "
+		      "innermost frames)\n",
+		      out);
+		return;
+	}
+	fputs("   invariance (objects its arguments held, by identity):\n", out);
+	for (k = 0; k < e->nr_args; k++) {
+		const struct arg *a = &e->args[k];
+
+		fprintf(out, "     %s: ", a->name);
+		if (a->distinct == 1 && !a->more)
+			fprintf(out, "always the same %s", *a->top_type ? a->top_type : "object");
+		else
+			fprintf(out, "one of %s%" PRIu64 " objects (most often a %s, %.0f%%)",
+				a->more ? "more than " : "", a->distinct,
+				*a->top_type ? a->top_type : "?",
+				100.0 * (double)a->top_samples / (double)a->samples);
+		fprintf(out, " over %" PRIu64 " samples, runs of %.0f samples%s\n", a->samples,
+			(double)a->samples / (double)(a->runs ? a->runs : 1),
+			(int)k == e->key    ? "  <- specialization key"
+			: a->name[0] == '*' ? " (new per call: not a key)"
+					    : "");
+	}
+}
+
 static void write_text(const struct hl_candidates_evidence *ev, const struct hl_profile *p,
 		       const struct hl_candidate *c, FILE *out)
 {
@@ -280,6 +478,7 @@ static void write_text(const struct hl_candidates_evidence *ev, const struct hl_
 	(void)p;
 	if (!e)
 		return; /* the file has no bytecode at all: said once, at the top */
+	write_args_text(info, e, out);
 	if (e->missing) {
 		fprintf(out, "   bytecode: missing: %s\n", e->missing);
 		return;
@@ -322,6 +521,37 @@ static void put_string(FILE *out, const char *s)
 	free(b.data);
 }
 
+static void write_args_json(const struct hl_codeinfo *info, const struct entry *e, FILE *out)
+{
+	size_t k;
+
+	if (!e || info->args_missing) {
+		fputs(", \"invariance\": null, \"invariant_key\": null", out);
+		return;
+	}
+	fputs(", \"invariance\": [", out);
+	for (k = 0; k < e->nr_args; k++) {
+		const struct arg *a = &e->args[k];
+
+		fprintf(out, "%s{\"name\": ", k ? ", " : "");
+		put_string(out, a->name);
+		fprintf(out,
+			", \"samples\": %" PRIu64 ", \"runs\": %" PRIu64 ", \"distinct\": %" PRIu64
+			", \"more\": %s, \"top_samples\": %" PRIu64 ", \"top_share\": %.4f"
+			", \"top_type\": ",
+			a->samples, a->runs, a->distinct, a->more ? "true" : "false",
+			a->top_samples,
+			a->samples ? (double)a->top_samples / (double)a->samples : 0.0);
+		put_string(out, a->top_type);
+		fprintf(out, ", \"key\": %s}", (int)k == e->key ? "true" : "false");
+	}
+	fputs("], \"invariant_key\": ", out);
+	if (e->key >= 0)
+		put_string(out, e->args[e->key].name);
+	else
+		fputs("null", out);
+}
+
 static void write_json(const struct hl_candidates_evidence *ev, const struct hl_profile *p,
 		       const struct hl_candidate *c, FILE *out)
 {
@@ -332,6 +562,7 @@ static void write_json(const struct hl_candidates_evidence *ev, const struct hl_
 	int h;
 
 	(void)p;
+	write_args_json(info, e, out);
 	if (!e || e->missing) {
 		fputs(", \"bytecode\": null, \"bytecode_missing\": ", out);
 		put_string(out, e ? e->missing

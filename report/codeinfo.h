@@ -11,13 +11,30 @@
 #include "report/candidates_write.h"
 #include "schema/store.h"
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct hl_codeinfo;
 
-/* Reads the evidence of the first @rows listed candidates of @cs (0: all) from @store.
- * Returns NULL and sets errno (ENOMEM, EIO).  A file written before the table existed is not
- * an error: its evidence is reported missing. */
+/* Arguments shown per candidate, and what makes one a specialization key (docs/candidates.md,
+ * "Invariance"): at most KEY_MAX_DISTINCT objects, in at least KEY_MIN_SAMPLES samples, each
+ * object seen in KEY_MIN_PER_OBJECT samples on average.  Runs are shown, not required: how
+ * long one object stays depends on the sampling rate as much as on the program. */
+#define HL_INVARIANCE_ARGS 8
+#define KEY_MAX_DISTINCT   8
+#define KEY_MIN_SAMPLES	   20
+#define KEY_MIN_PER_OBJECT 5
+
+bool hl_invariance_is_key(const char *name, uint64_t samples, uint64_t distinct, bool more);
+
+/* Reads the evidence of the first @rows listed candidates of @cs (0: all) from @store: the
+ * bytecode, and the argument identities (invariance).  It also settles what depends on the
+ * latter: a codegen candidate gets its key (hl_candidate.key), or becomes a compile candidate
+ * when identities were recorded and none of its arguments is one.  Returns NULL and sets
+ * errno (ENOMEM, EIO).  A file written before a table existed is not an error: that evidence
+ * is reported missing. */
 struct hl_codeinfo *hl_codeinfo__load(struct hl_store *store, const struct hl_profile *p,
-				      const struct hl_candidates *cs, size_t rows);
+				      struct hl_candidates *cs, size_t rows);
 /* Accepts NULL. */
 void hl_codeinfo__free(struct hl_codeinfo *info);
 /* Fills @ev with hooks writing @info's evidence; valid while @info lives. */

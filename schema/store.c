@@ -70,6 +70,7 @@ enum stmt_id {
 	ST_THREAD_NAME,
 	ST_WINDOW_INSERT,
 	ST_CODE_INSERT,
+	ST_ARGUMENT_INSERT,
 	ST_COUNT,
 };
 
@@ -114,6 +115,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CODE_INSERT] = "INSERT OR IGNORE INTO function_code (function_id, python_major,"
 			   " python_minor, bytecode, cut, names, first_local, linetable,"
 			   " firstlineno) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_ARGUMENT_INSERT] = "INSERT OR REPLACE INTO argument (profile_id, function_id, name,"
+			       " samples, runs, distinct_values, more_values, top_samples,"
+			       " top_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 };
 
 struct hl_store {
@@ -1095,6 +1099,34 @@ int hl_store__add_function_code(struct hl_store *store, int64_t function_id,
 			  (int)c->linetable_len, SQLITE_STATIC);
 	sqlite3_bind_int(stmt, 9, c->firstlineno);
 	err = run_stmt(store, stmt, "storing a function's bytecode");
+	sqlite3_clear_bindings(stmt);
+	return err;
+}
+
+int hl_store__add_argument(struct hl_store *store, int64_t profile_id,
+			   const struct hl_argument_row *a)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	if (store->readonly)
+		return -EROFS;
+	if (a->samples > INT64_MAX || a->runs > INT64_MAX || a->top_samples > INT64_MAX)
+		return -EINVAL;
+	err = begin_write(store);
+	if (err)
+		return err;
+	stmt = store->stmt[ST_ARGUMENT_INSERT];
+	sqlite3_bind_int64(stmt, 1, profile_id);
+	sqlite3_bind_int64(stmt, 2, a->function_id);
+	sqlite3_bind_text(stmt, 3, a->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, (int64_t)a->samples);
+	sqlite3_bind_int64(stmt, 5, (int64_t)a->runs);
+	sqlite3_bind_int64(stmt, 6, a->distinct);
+	sqlite3_bind_int(stmt, 7, a->more);
+	sqlite3_bind_int64(stmt, 8, (int64_t)a->top_samples);
+	sqlite3_bind_text(stmt, 9, a->top_type ? a->top_type : "", -1, SQLITE_STATIC);
+	err = run_stmt(store, stmt, "storing an argument's identities");
 	sqlite3_clear_bindings(stmt);
 	return err;
 }

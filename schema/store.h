@@ -163,6 +163,19 @@ struct hl_function_code {
  * Returns 0 or a negative errno (-EROFS for a read-only store). */
 int hl_store__add_function_code(struct hl_store *store, int64_t function_id,
 				const struct hl_function_code *code);
+/* What the objects of one argument of one function were (schema/005_arguments.sql). */
+struct hl_argument_row {
+	int64_t function_id;
+	const char *name;
+	uint64_t samples, runs;
+	uint32_t distinct;
+	bool more;
+	uint64_t top_samples;
+	const char *top_type;
+};
+/* Files (or replaces) @a for @profile_id.  Returns 0 or a negative errno. */
+int hl_store__add_argument(struct hl_store *store, int64_t profile_id,
+			   const struct hl_argument_row *a);
 /* @parent_id 0 for an outermost frame. */
 int64_t hl_store__intern_stack(struct hl_store *store, int64_t parent_id, int64_t frame_id);
 

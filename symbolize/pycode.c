@@ -6,6 +6,7 @@
 #include "symbolize/pyobject.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,17 @@ struct hl_pycode_cache *hl_pycode_cache__new(pid_t pid, const struct hl_pyver *v
 	return c;
 }
 
+static void free_arg_names(struct hl_pycode *code)
+{
+	unsigned i;
+
+	for (i = 0; i < HL_ARG_SLOTS; i++) {
+		free(code->arg_names[i]);
+		code->arg_names[i] = NULL;
+	}
+	code->nr_args = 0;
+}
+
 static void code_free(struct hl_pycode *code)
 {
 	if (!code)
@@ -45,6 +57,7 @@ static void code_free(struct hl_pycode *code)
 	free(code->bytecode);
 	free(code->names);
 	free(code->first_local);
+	free_arg_names(code);
 	free(code);
 }
 
@@ -253,6 +266,61 @@ static int still_same(struct hl_pycode_cache *c, struct hl_pycode *code)
 	return 0;
 }
 
+/* How many of the first @n local names (at @items) are arguments, and their names: the
+ * positional and keyword-only ones, then *args and **kwargs (CO_VARARGS, CO_VARKEYWORDS),
+ * in the order the compiler lays them out. */
+static int read_arg_names(struct hl_pycode_cache *c, struct hl_pycode *code, uint64_t n,
+			  uint64_t items)
+{
+	const struct hl_pyver *v = &c->ver;
+	int32_t argc = 0, kwonly = 0, flags = 0;
+	uint64_t nargs, i, name;
+	int err;
+
+	if (v->code_argcount == HL_OFF_NONE || v->code_kwonlyargcount == HL_OFF_NONE ||
+	    v->code_flags == HL_OFF_NONE)
+		return 0;
+	err = hl_procmem_read(c->reader.pid, code->addr + v->code_argcount, &argc, sizeof(argc));
+	if (!err)
+		err = hl_procmem_read(c->reader.pid, code->addr + v->code_kwonlyargcount, &kwonly,
+				      sizeof(kwonly));
+	if (!err)
+		err = hl_procmem_read(c->reader.pid, code->addr + v->code_flags, &flags,
+				      sizeof(flags));
+	if (err)
+		return err;
+	if (argc < 0 || kwonly < 0 || argc > 65535 || kwonly > 65535)
+		return -EINVAL;
+	nargs = (uint64_t)argc + (uint64_t)kwonly + !!(flags & 0x4) + !!(flags & 0x8);
+	for (i = 0; i < nargs && i < n; i++) {
+		/* *args and **kwargs are named so: they hold a new tuple or dict per call. */
+		uint64_t star = i < (uint64_t)argc + (uint64_t)kwonly ? 0
+				: i == (uint64_t)argc + (uint64_t)kwonly && (flags & 0x4) ? 1
+											   : 2;
+		char *s = NULL;
+
+		err = hl_procmem_read_u64(c->reader.pid, items + 8 * i, &name);
+		if (!err)
+			err = hl_pyobj_read_str(&c->reader, name, &s);
+		if (!err && star) {
+			size_t len = strlen(s) + 3;
+
+			code->arg_names[i] = malloc(len);
+			if (code->arg_names[i])
+				snprintf(code->arg_names[i], len, "%s%s", star == 1 ? "*" : "**", s);
+			else
+				err = -ENOMEM;
+			free(s);
+		} else if (!err) {
+			code->arg_names[i] = s;
+		}
+		if (err)
+			return err;
+		code->nr_args = (unsigned)i + 1;
+	}
+	return 0;
+}
+
 int hl_pycode_cache__read_bytecode(struct hl_pycode_cache *c, struct hl_pycode *code)
 {
 	const struct hl_pyver *v = &c->ver;
@@ -299,10 +367,12 @@ int hl_pycode_cache__read_bytecode(struct hl_pycode_cache *c, struct hl_pycode *
 	if (!err)
 		err = hl_procmem_read_u64(c->reader.pid, code->addr + v->code_localnames, &obj);
 	if (!err)
-		err = read_tuple(c, obj, 1, &n, &items);
+		err = read_tuple(c, obj, HL_ARG_SLOTS, &n, &items);
 	/* A function without locals has none to name. */
-	if (!err && n == 1 && !hl_procmem_read_u64(c->reader.pid, items, &first))
+	if (!err && n >= 1 && !hl_procmem_read_u64(c->reader.pid, items, &first))
 		err = hl_pyobj_read_str(&c->reader, first, &code->first_local);
+	if (!err)
+		err = read_arg_names(c, code, n, items);
 	/* Read after the sample, so the object may have been freed and its memory reused: keep
 	 * the result only if the address still holds a code object with the fingerprint. */
 	if (!err)
@@ -311,6 +381,7 @@ int hl_pycode_cache__read_bytecode(struct hl_pycode_cache *c, struct hl_pycode *
 		free(bytes);
 		free(code->names);
 		free(code->first_local);
+		free_arg_names(code);
 		code->names = code->first_local = NULL;
 		code->names_len = 0;
 		return err;

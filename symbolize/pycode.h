@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "collector/pyoffsets.h"
+#include "collector/sample.h"
 #include "symbolize/linetable.h"
 
 struct hl_pycode {
@@ -31,6 +32,10 @@ struct hl_pycode {
 	char *names;	    /* co_names, each followed by a NUL */
 	size_t names_len;   /* bytes in @names, NULs included */
 	char *first_local;  /* the name of local slot 0 ("self" in methods), or NULL */
+	/* The arguments among the first HL_ARG_SLOTS local slots (the sampler sends those
+	 * slots): their count and names (arguments come first among the locals). */
+	unsigned nr_args;
+	char *arg_names[HL_ARG_SLOTS];
 };
 
 /* Most bytecode bytes and co_names entries kept per code object: bytecode evidence is read

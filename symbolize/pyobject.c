@@ -142,6 +142,30 @@ int hl_pyobj_type(const struct hl_pyreader *r, uint64_t addr, uint64_t *type)
 	return hl_procmem_read_u64(r->pid, addr + 8, type);
 }
 
+int hl_pyobj_type_name(const struct hl_pyreader *r, uint64_t addr, char *buf, size_t size)
+{
+	uint64_t type, name;
+	ssize_t got;
+	size_t i;
+	int err;
+
+	if (size < 2)
+		return -EINVAL;
+	err = hl_pyobj_type(r, addr, &type);
+	if (!err)
+		err = hl_procmem_read_u64(r->pid, type + r->ver->type_name, &name);
+	if (err)
+		return err;
+	got = hl_procmem_read_partial(r->pid, name, buf, size - 1);
+	if (got <= 0)
+		return -EFAULT;
+	buf[got] = '\0';
+	for (i = 0; buf[i]; i++)
+		if (buf[i] < 0x20 || buf[i] > 0x7e)
+			return -EINVAL;
+	return i ? 0 : -EINVAL;
+}
+
 /* tp_flags fast-subclass bits: public ABI, the same on 3.8–3.14 (Include/object.h). */
 #define TPFLAGS_LONG_SUBCLASS	 (1ull << 24)
 #define TPFLAGS_UNICODE_SUBCLASS (1ull << 28)

@@ -48,6 +48,11 @@ int hl_pyobj_read_bytes(const struct hl_pyreader *r, uint64_t addr, uint8_t **ou
 /* The object's type (ob_type).  Returns 0 or -EFAULT. */
 int hl_pyobj_type(const struct hl_pyreader *r, uint64_t addr, uint64_t *type);
 
+/* The name of the object's type (tp_name, e.g. "list", "mymodule.Key") into @buf, cut to
+ * @size - 1 bytes.  Returns 0, -EFAULT, or -EINVAL when it is not printable ASCII (not a
+ * type, or a stale pointer). */
+int hl_pyobj_type_name(const struct hl_pyreader *r, uint64_t addr, char *buf, size_t size);
+
 /* Whether the object at @addr is an int, a str or a dict (or a subclass).  Returns 1, 0, or
  * -EFAULT. */
 int hl_pyobj_is_long(const struct hl_pyreader *r, uint64_t addr);

@@ -1480,6 +1480,31 @@ def bytecode_checks(name, c):
     return [checks.Result(ok, "%s: bytecode evidence %s" % (name, json.dumps(bc)))]
 
 
+def invariance_checks(truth, c):
+    """The invariance evidence of _match: its key is the attribute the workload says
+    (self._keys), held by exactly as many objects as it has read operations; the *args tuple,
+    new per call, is never the key."""
+    inv = c and c.get("invariance")
+    if not inv:
+        return [checks.Result(False, "storage: no invariance evidence (%s)" % (
+            c and c.get("invariant_key")))]
+    by_name = {a["name"]: a for a in inv}
+    key = by_name.get(truth["key"], {})
+    return [
+        checks.Result(c["invariant_key"] == truth["key"] and key.get("key"),
+                      "storage: invariant key %s (expected %s)" % (c["invariant_key"],
+                                                                 truth["key"])),
+        checks.Result(key.get("distinct") == truth["key_objects"] and not key.get("more") and
+                      key.get("samples", 0) >= 0.5 * c["self"],
+                      "storage: %s was one of %s objects across %s samples (the workload has "
+                      "%d; the function has %d self samples)" % (
+                          truth["key"], key.get("distinct"), key.get("samples"),
+                          truth["key_objects"], c["self"])),
+        checks.Result(all(not a["key"] for a in inv if a["name"].startswith("*")),
+                      "storage: no *args/**kwargs argument is a key: %s" % json.dumps(inv)),
+    ]
+
+
 def sc_candidates(exe, interp, wd, scale, names=None):
     """The labeled suite: ranks, remedies, negative controls, the storage diff; prints
     precision and recall."""
@@ -1506,6 +1531,8 @@ def sc_candidates(exe, interp, wd, scale, names=None):
         label = truth.get("label")
         if name in ("storage", "numeric"):
             results += bytecode_checks(name, mine[0] if mine else None)
+        if name == "storage":
+            results += invariance_checks(truth, mine[0] if mine else None)
         if label in ("codegen", "jit"):
             top3 = [c for c in fl[:3] if named(c, target, interp)]
             hit = bool(top3) and top3[0]["remedy"] == label

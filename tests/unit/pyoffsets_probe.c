@@ -179,10 +179,14 @@ static void code(void)
 	OFF("code_filename", PyCodeObject, co_filename);
 	OFF("code_name", PyCodeObject, co_name);
 	OFF("code_names", PyCodeObject, co_names);
+	OFF("code_argcount", PyCodeObject, co_argcount);
+	OFF("code_kwonlyargcount", PyCodeObject, co_kwonlyargcount);
 #if PY_VERSION_HEX < 0x030b0000
 	OFF("code_localnames", PyCodeObject, co_varnames);
+	OFF_FLEX("frame_args", PyFrameObject, f_localsplus);
 #else
 	OFF("code_localnames", PyCodeObject, co_localsplusnames);
+	OFF_FLEX("frame_args", _PyInterpreterFrame, localsplus);
 #endif
 #if PY_VERSION_HEX < 0x030a0000
 	OFF("code_linetable", PyCodeObject, co_lnotab);

@@ -50,7 +50,8 @@
 	X(dictvalues_capacity) X(dictvalues_valid) X(managed_dict) X(managed_values) \
 	X(module_dict) X(long_size) X(long_digits) X(managed_tagged) X(long_tagged) \
 	X(tpflags_managed_dict) X(tpflags_inline_values) X(frame_gen) X(gen_iframe) \
-	X(type_name) X(type_base) X(code_flags) X(code_nlocalsplus) X(code_names) X(code_localnames) X(gen_frame) \
+	X(type_name) X(type_base) X(code_flags) X(code_nlocalsplus) X(code_names) X(code_localnames) X(code_argcount) \
+	X(code_kwonlyargcount) X(frame_args) X(gen_frame) \
 	X(gen_frame_state) X(frame_stack) X(frame_stackdepth) X(frame_localsplus) \
 	X(tuple_items) X(list_items) X(set_mask) X(set_table) X(weakref_object) \
 	X(func_closure) X(cell_ref) X(method_self) X(cfunc_def) X(cfunc_self) \

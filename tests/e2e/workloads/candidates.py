@@ -175,7 +175,9 @@ def main():
     info = {"workload": name, "pid": os.getpid(), "python": "%d.%d.%d" % sys.version_info[:3]}
     if name in ("storage", "storage_fast"):
         rows = make_rows(20000)
-        emit(dict(info, function="Filter._match", label="codegen" if name == "storage" else None))
+        # The invariance ground truth: _match reads self._keys, one list per read operation.
+        emit(dict(info, function="Filter._match", label="codegen" if name == "storage" else None,
+                  key="self._keys", key_objects=len({id(keys) for keys in READ_OPS})))
         reads = serve(rows, seconds, name == "storage_fast")
         end = {"end": True, "reads": reads, "reads_per_s": reads / seconds}
         if name == "storage":  # storage_fast must never run the generic _match
