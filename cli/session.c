@@ -839,8 +839,9 @@ struct frame_key {
 	uint64_t fingerprint;
 };
 
-/* The attributes of self a method's code loads become arguments of its own ("self._keys"):
- * their identities are the specialization keys candidates look for. */
+/* What the argument counting needs from a function's bytecode: the attributes of self a
+ * method's code loads become arguments of their own ("self._keys", the specialization keys
+ * candidates look for), and arguments the code rebinds are not counted. */
 static int follow_self_attrs(struct hl_session *s, struct target *t, const struct hl_pycode *code)
 {
 	const char *names[HL_PYCODE_NAMES_MAX];
@@ -848,13 +849,14 @@ static int follow_self_attrs(struct hl_session *s, struct target *t, const struc
 	struct hl_bytecode_stats st;
 	size_t n;
 
-	if (!s->arguments || !ops || !code->nr_args || strcmp(code->arg_names[0], "self"))
+	if (!s->arguments || !ops || !code->nr_args)
 		return 0;
 	n = hl_bytecode_split_names(code->names, code->names_len, names, HL_ARRAY_SIZE(names));
 	hl_bytecode_analyze(ops, code->bytecode, code->bytecode_len, names, n, code->first_local,
 			    &st);
-	return hl_arguments__set_attrs(s->arguments, code->store_id, st.self_attrs,
-				       st.nr_self_attrs);
+	/* Decoding cut short: stores past that point are unknown, so trust no slot. */
+	return hl_arguments__set_code(s->arguments, code->store_id, st.self_attrs,
+				      st.nr_self_attrs, st.stop ? UINT32_MAX : st.stored_locals);
 }
 
 /* Files the bytecode of a code object just named, for `hotloop candidates` (bytecode

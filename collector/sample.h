@@ -24,7 +24,7 @@
 				     values at 32 KiB) */
 #define HL_CODE_SEEN_SLOTS 4096	   /* per-CPU cache of code objects already sent */
 #define HL_CODES_PER_SAMPLE 16	   /* new code objects sent with one sample at most */
-#define HL_ARG_FRAMES 8		   /* innermost Python frames whose first local slots are sent */
+#define HL_ARG_FRAMES 4		   /* innermost Python frames whose first local slots are sent */
 #define HL_ARG_SLOTS 4		   /* local slots (arguments first) sent per such frame */
 
 /* How the instruction offset is stored in a frame. */

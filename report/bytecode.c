@@ -104,6 +104,23 @@ static int64_t fast_slot(const struct hl_insn *insn)
 	return -1;
 }
 
+/* The local slots an instruction stores to or deletes, as a mask of slots 0-31. */
+static uint32_t stored_slots(const struct hl_insn *insn)
+{
+	const char *n = insn->name;
+	uint32_t a = insn->arg;
+
+	if (!strcmp(n, "STORE_FAST") || !strcmp(n, "DELETE_FAST") ||
+	    !strcmp(n, "LOAD_FAST_AND_CLEAR"))
+		return a < 32 ? 1u << a : 0;
+	/* 3.13+ superinstructions: two 4-bit slots; STORE_FAST_LOAD_FAST stores the first. */
+	if (!strcmp(n, "STORE_FAST_STORE_FAST"))
+		return 1u << (a >> 4 & 15) | 1u << (a & 15);
+	if (!strcmp(n, "STORE_FAST_LOAD_FAST"))
+		return 1u << (a >> 4 & 15);
+	return 0;
+}
+
 size_t hl_bytecode_split_names(const char *names, size_t len, const char **out, size_t max)
 {
 	size_t n = 0, i = 0;
@@ -170,6 +187,7 @@ int hl_bytecode_analyze(const struct hl_opcodes *t, const uint8_t *code, size_t 
 			out->arith++;
 		if (!strncmp(insn.name, "CALL", 4) && strncmp(insn.name, "CALL_INTRINSIC", 14))
 			out->calls++;
+		out->stored_locals |= stored_slots(&insn);
 		idx = hl_bytecode_name_index(t, &insn);
 		if (idx >= 0 && (size_t)idx < nr_names &&
 		    (!strcmp(insn.name, "LOAD_GLOBAL") || !strcmp(insn.name, "LOAD_NAME"))) {

@@ -29,23 +29,23 @@
 /* Listed when its unit holds at least this share of the samples. */
 #define MIN_UNIT_SHARE 0.03
 /* Flagged when overhead is at least this share of its unit and of all samples. */
-#define MIN_OVERHEAD_OF_UNIT 0.50
+#define MIN_OVERHEAD_OF_UNIT	0.50
 #define MIN_OVERHEAD_OF_PROFILE 0.05
 /* Folded into a listed candidate whose unit holds at least this share of its own. */
 #define FOLD_SHARE 0.80
 /* Remedy JIT: boxed arithmetic at least this share of the unit; arithmetic, dispatch and
  * allocation (boxing the results) together at least JIT_NUMERIC; little time in per-element
  * callees and in the generic machinery. */
-#define JIT_MIN_ARITH 0.10
-#define JIT_NUMERIC 0.50
+#define JIT_MIN_ARITH	    0.10
+#define JIT_NUMERIC	    0.50
 #define JIT_MAX_PER_ELEMENT 0.20
-#define JIT_MAX_GENERIC 0.25
+#define JIT_MAX_GENERIC	    0.25
 /* Remedy codegen: per-element callees take at least CODEGEN_MIN_PER_ELEMENT of the unit (a
  * structural signal that needs no C symbols), or they and the generic machinery (calls,
  * lookups, comparisons, iteration) together at least CODEGEN_MIN_GENERIC. */
 #define CODEGEN_MIN_PER_ELEMENT 0.20
-#define CODEGEN_MIN_GENERIC 0.30
-#define MAX_DEPTH 4096
+#define CODEGEN_MIN_GENERIC	0.30
+#define MAX_DEPTH		4096
 
 const char *hl_remedy_name(enum hl_remedy remedy)
 {
@@ -73,9 +73,9 @@ struct fn_stats {
 	uint64_t total;	  /* samples with the function (innermost occurrence) */
 	uint64_t calling; /* ... where a deeper Python frame is another, non-inner function */
 	uint64_t unit, own, self, cost[HL_COST_COUNT];
-	uint64_t stamp;	  /* last sample visited, to count each function once per sample */
+	uint64_t stamp; /* last sample visited, to count each function once per sample */
 	bool python, inner, leaf;
-	int8_t cls;	  /* cached category of a native function, -1: not computed */
+	int8_t cls; /* cached category of a native function, -1: not computed */
 };
 
 struct analysis {
@@ -274,9 +274,8 @@ static void choose_remedy(struct hl_candidate *c, uint64_t samples)
 	double overhead = c->overhead / unit;
 	double per_element = (double)(c->unit - c->self) / unit;
 	double arith = c->cost[HL_COST_ARITH] / unit;
-	double numeric = (c->cost[HL_COST_ARITH] + c->cost[HL_COST_DISPATCH] +
-			  c->cost[HL_COST_ALLOC]) /
-			 unit;
+	double numeric =
+	    (c->cost[HL_COST_ARITH] + c->cost[HL_COST_DISPATCH] + c->cost[HL_COST_ALLOC]) / unit;
 	double generic = (c->cost[HL_COST_CALL] + c->cost[HL_COST_LOOKUP] +
 			  c->cost[HL_COST_COMPARE] + c->cost[HL_COST_ITERATION]) /
 			 unit;
@@ -376,7 +375,8 @@ static int rank(struct analysis *a, struct hl_candidates *out)
 			j = 0;
 			while (hl_map__next(a->callees, &cursor, &key, &v))
 				if (key >> 32 == fn && j < c->nr_callees)
-					c->callees[j++] = (struct hl_candidate_part){(uint32_t)key, v};
+					c->callees[j++] =
+					    (struct hl_candidate_part){(uint32_t)key, v};
 			qsort(c->callees, c->nr_callees, sizeof(*c->callees), by_samples);
 		}
 		choose_remedy(c, out->samples);
@@ -415,6 +415,25 @@ static int rank(struct analysis *a, struct hl_candidates *out)
 	return 0;
 }
 
+void hl_candidates__settle_unknown(struct hl_candidates *cs, size_t i, enum hl_cost as)
+{
+	struct hl_candidate *c = &cs->items[i];
+
+	if (!c->cost[HL_COST_UNKNOWN])
+		return;
+	c->cost[as] += c->cost[HL_COST_UNKNOWN];
+	c->overhead += c->cost[HL_COST_UNKNOWN];
+	c->cost[HL_COST_UNKNOWN] = 0;
+	c->undetermined = false;
+	choose_remedy(c, cs->samples);
+	c->settled = true;
+}
+
+void hl_candidates__rerank(struct hl_candidates *cs)
+{
+	qsort(cs->items, cs->nr_listed, sizeof(*cs->items), by_savings);
+}
+
 struct hl_candidates *hl_candidates__analyze(const struct hl_profile *p,
 					     const struct hl_candidates_facts *facts)
 {
@@ -442,7 +461,8 @@ struct hl_candidates *hl_candidates__analyze(const struct hl_profile *p,
 	for (i = 0; i < a->nr_functions; i++) {
 		a->fs[i].cls = -1;
 		a->fs[i].python = a->functions[i].kind == HL_FUNC_PYTHON;
-		a->fs[i].inner = a->fs[i].python && hl_candidates_is_inner_code(a->functions[i].name);
+		a->fs[i].inner =
+		    a->fs[i].python && hl_candidates_is_inner_code(a->functions[i].name);
 	}
 	count_calls(a, counts, nr_counts);
 	for (i = 0; i < a->nr_functions; i++) {

@@ -64,6 +64,8 @@ struct hl_candidate {
 			       the evidence, report/codeinfo.h), NULL when none was measured */
 	bool undetermined;  /* not flagged, but would be if its interpreter code without symbols
 			       (HL_COST_UNKNOWN) were overhead: the verdict needs symbols */
+	bool settled;	    /* its interpreter code without symbols was placed by its bytecode
+			       (hl_candidates__settle_unknown) */
 };
 
 struct hl_candidates {
@@ -82,6 +84,14 @@ struct hl_candidates *hl_candidates__analyze(const struct hl_profile *profile,
 					     const struct hl_candidates_facts *facts);
 /* Accepts NULL. */
 void hl_candidates__free(struct hl_candidates *c);
+
+/* Places the interpreter code without symbols (HL_COST_UNKNOWN) of listed candidate @i when
+ * its bytecode shows what that code must be (report/codeinfo.c decides): it is counted as
+ * category @as, an overhead category, and the remedy is chosen again.  Call
+ * hl_candidates__rerank() after settling. */
+void hl_candidates__settle_unknown(struct hl_candidates *cs, size_t i, enum hl_cost as);
+/* Orders the listed candidates again after remedies changed. */
+void hl_candidates__rerank(struct hl_candidates *cs);
 
 /* Exposed for tests: whether a qualname names a comprehension, generator expression or lambda
  * ("f.<locals>.<genexpr>", "<listcomp>"), which belongs to the function that defines it. */

@@ -42,21 +42,27 @@ static void write_remedy_text(const struct hl_candidate *c, const struct hl_prof
 		return;
 	}
 	fprintf(out, "   remedy: %s: %s\n", hl_remedy_name(c->remedy), c->reason);
+	if (c->settled)
+		fprintf(out, "     (its interpreter code has no symbols, but its bytecode calls "
+			     "nothing: that code ran its own instructions, counted as overhead)\n");
 	switch (c->remedy) {
 	case HL_REMEDY_CODEGEN:
 		if (c->key)
-			fprintf(out, "     generate one function per %s object (built once, when it is "
-				     "set, e.g. in the constructor), with the per-element calls "
-				     "unrolled into straight-line code\n",
+			fprintf(out,
+				"     generate one function per %s object (built once, when it is "
+				"set, e.g. in the constructor), with the per-element calls "
+				"unrolled into straight-line code\n",
 				c->key);
 		else
-			fprintf(out, "     generate one function per value of the invariant arguments "
-				     "(built once, e.g. in the constructor), with the per-element "
-				     "calls unrolled into straight-line code\n");
+			fprintf(out,
+				"     generate one function per value of the invariant arguments "
+				"(built once, e.g. in the constructor), with the per-element "
+				"calls unrolled into straight-line code\n");
 		break;
 	case HL_REMEDY_JIT:
-		fprintf(out, "     run it under a JIT (CPython's JIT, Cinder, PyPy) or move the loop "
-			     "to unboxed code (NumPy, Cython with C types)\n");
+		fprintf(out,
+			"     run it under a JIT (CPython's JIT, Cinder, PyPy) or move the loop "
+			"to unboxed code (NumPy, Cython with C types)\n");
 		break;
 	default:
 		fprintf(out, "     compile it with Cython or mypyc, or rewrite it in C\n");
@@ -93,9 +99,10 @@ int hl_candidates_write_text(const struct hl_candidates *cs, const struct hl_pro
 		fprintf(out, "missing evidence: recorded without native frames (--mode python): "
 			     "every sample counts as bytecode dispatch; record in mixed mode\n");
 	if (cs->unknown && pct(cs->unknown, cs->python_samples) >= 5.0)
-		fprintf(out, "missing evidence: %.1f%% of the samples ran interpreter code without "
-			     "a symbol (a stripped interpreter): they count as neither overhead nor "
-			     "real work\n",
+		fprintf(out,
+			"missing evidence: %.1f%% of the samples ran interpreter code without "
+			"a symbol (a stripped interpreter): they count as neither overhead nor "
+			"real work\n",
 			pct(cs->unknown, cs->python_samples));
 	if (ev && ev->missing && *ev->missing)
 		fprintf(out, "missing evidence: %s\n", ev->missing);
@@ -172,8 +179,9 @@ int hl_candidates_write_json(const struct hl_candidates *cs, const struct hl_pro
 	size_t i, j;
 	int k;
 
-	fprintf(out, "{\"samples\": %" PRIu64 ", \"python_samples\": %" PRIu64
-		     ", \"unknown_samples\": %" PRIu64 ", \"python\": ",
+	fprintf(out,
+		"{\"samples\": %" PRIu64 ", \"python_samples\": %" PRIu64
+		", \"unknown_samples\": %" PRIu64 ", \"python\": ",
 		cs->samples, cs->python_samples, cs->unknown);
 	put_string(out, &b, cs->facts.python);
 	fprintf(out, ", \"native_frames\": %s, \"missing_evidence\": [",
@@ -197,12 +205,16 @@ int hl_candidates_write_json(const struct hl_candidates *cs, const struct hl_pro
 		fprintf(out, "%s\n  {\"rank\": %zu, \"function\": ", i ? "," : "",
 			i < cs->nr_listed ? i + 1 : 0);
 		put_function(out, &b, p, c->function);
-		fprintf(out, ", \"remedy\": \"%s\", \"undetermined\": %s, \"reason\": ",
-			hl_remedy_name(c->remedy), c->undetermined ? "true" : "false");
+		fprintf(out,
+			", \"remedy\": \"%s\", \"undetermined\": %s, \"settled_by_bytecode\": %s, "
+			"\"reason\": ",
+			hl_remedy_name(c->remedy), c->undetermined ? "true" : "false",
+			c->settled ? "true" : "false");
 		put_string(out, &b, c->reason);
-		fprintf(out, ", \"samples\": %" PRIu64 ", \"own\": %" PRIu64 ", \"self\": %" PRIu64
-			     ", \"overhead\": %" PRIu64 ", \"savings_pct\": %.2f, \"unit_pct\": %.2f"
-			     ", \"categories\": {",
+		fprintf(out,
+			", \"samples\": %" PRIu64 ", \"own\": %" PRIu64 ", \"self\": %" PRIu64
+			", \"overhead\": %" PRIu64 ", \"savings_pct\": %.2f, \"unit_pct\": %.2f"
+			", \"categories\": {",
 			c->unit, c->own, c->self, c->overhead, pct(c->overhead, cs->samples),
 			pct(c->unit, cs->samples));
 		for (k = 0; k < HL_COST_COUNT; k++)

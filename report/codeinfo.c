@@ -327,6 +327,23 @@ static int args_recorded(sqlite3 *db, bool *out)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+/* A candidate with interpreter code that has no symbols (a stripped interpreter), whose
+ * fully decoded bytecode calls nothing: no C function runs under it but the ones its own
+ * instructions run, so that code is interpreter overhead — arithmetic when it has a loop and
+ * its arithmetic instructions outnumber its comparisons and attribute loads (boxed numbers),
+ * else dispatch.  (A C extension's operators, numpy's say, are in its own library: named,
+ * real work, not affected.) */
+static void settle_unknown(struct hl_candidates *cs, size_t i, const struct entry *e)
+{
+	const struct hl_bytecode_stats *s = &e->stats;
+
+	if (e->missing || s->stop || s->calls || !s->instructions)
+		return;
+	hl_candidates__settle_unknown(
+	    cs, i,
+	    s->loops && s->arith > s->compares + s->attr_loads ? HL_COST_ARITH : HL_COST_DISPATCH);
+}
+
 /* Codegen specializes per key: a candidate without one, when identities were recorded, gets
  * compiled instead.  The others keep the remedy the profile gave them. */
 static void refine_remedy(struct hl_candidate *c, const struct entry *e)
@@ -409,12 +426,15 @@ struct hl_codeinfo *hl_codeinfo__load(struct hl_store *store, const struct hl_pr
 			       " GROUP BY a.name ORDER BY SUM(a.samples) DESC, a.name",
 			       -1, &st, NULL) != SQLITE_OK)
 		err = hl_store__sql_error(store, sqlite3_errcode(db), "reading arguments");
-	for (i = 0; st && i < info->nr && !err; i++) {
-		err = load_args(st, p, &info->entries[i]);
-		if (!err)
+	for (i = 0; i < info->nr && !err; i++) {
+		settle_unknown(cs, i, &info->entries[i]);
+		if (st)
+			err = load_args(st, p, &info->entries[i]);
+		if (st && !err)
 			refine_remedy(&cs->items[i], &info->entries[i]);
 	}
 	sqlite3_finalize(st);
+	hl_candidates__rerank(cs);
 	if (!err)
 		return info;
 out_free:

@@ -43,6 +43,8 @@ struct function {
 	int64_t id;
 	char *attrs[HL_ARGUMENTS_MAX_ATTRS];
 	size_t nr_attrs;
+	bool code_set;
+	uint32_t rebound;
 	struct key keys[KEYS_PER_FUNCTION];
 };
 
@@ -131,16 +133,18 @@ nomem:
 	return NULL;
 }
 
-int hl_arguments__set_attrs(struct hl_arguments *a, int64_t function, const char *const *attrs,
-			    size_t n)
+int hl_arguments__set_code(struct hl_arguments *a, int64_t function, const char *const *attrs,
+			   size_t n, uint32_t rebound)
 {
 	struct function *f;
 	size_t i;
 	int err;
 
 	f = function_of(a, function, &err);
-	if (!f || f->nr_attrs)
-		return err; /* full, or already set (the first code object of a function wins) */
+	if (!f || f->code_set)
+		return err; /* full, or already set */
+	f->code_set = true;
+	f->rebound = rebound;
 	for (i = 0; i < n && f->nr_attrs < HL_ARGUMENTS_MAX_ATTRS; i++) {
 		f->attrs[f->nr_attrs] = strdup(attrs[i]);
 		if (!f->attrs[f->nr_attrs])
@@ -271,13 +275,15 @@ int hl_arguments__observe(struct hl_arguments *a, const struct hl_pyreader *r, u
 		return err;
 	base = (uint64_t)(f - a->fns) * KEYS_PER_FUNCTION;
 	for (i = 0; i < n; i++) {
+		if (f->rebound & 1u << i)
+			continue;
 		err = name_key(&f->keys[i], "", code->arg_names[i]);
 		if (!err)
 			err = count(a, r, &f->keys[i], base + i, tid, untag(r, args->slot[i]));
 		if (err)
 			return err;
 	}
-	if (!f->nr_attrs || strcmp(code->arg_names[0], "self"))
+	if (!f->nr_attrs || strcmp(code->arg_names[0], "self") || (f->rebound & 1))
 		return 0;
 	self = untag(r, args->slot[0]);
 	if (f->keys[0].is_cell && hl_procmem_read_u64(r->pid, self + r->ver->cell_ref, &self))

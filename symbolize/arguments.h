@@ -47,11 +47,13 @@ struct hl_arguments *hl_arguments__new(void);
 /* Accepts NULL. */
 void hl_arguments__free(struct hl_arguments *a);
 
-/* The attributes of self that @function's code loads (from its bytecode): followed from then
- * on when its first argument is named "self".  At most HL_ARGUMENTS_MAX_ATTRS are kept.
- * Returns 0 or -ENOMEM. */
-int hl_arguments__set_attrs(struct hl_arguments *a, int64_t function, const char *const *attrs,
-			    size_t n);
+/* What @function's bytecode says (the first code object of a function wins): the attributes
+ * of self its code loads, followed from then on when its first argument is named "self" (at
+ * most HL_ARGUMENTS_MAX_ATTRS), and @rebound, the local slots it stores to (bit i: slot i):
+ * such a slot holds a local, not what the caller passed, and is not counted.  Returns 0 or
+ * -ENOMEM. */
+int hl_arguments__set_code(struct hl_arguments *a, int64_t function, const char *const *attrs,
+			   size_t n, uint32_t rebound);
 
 /**
  * hl_arguments__observe() - one frame of one sample.

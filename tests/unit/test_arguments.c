@@ -136,7 +136,8 @@ static void check_interp(const struct hl_python *py, const struct child *c)
 	CHECK_STR("*rest", code->arg_names[3], "argument 3 (*args)");
 	code->nr_args = 2; /* the slots fed below: self and a */
 
-	CHECK_INT(0, hl_arguments__set_attrs(a, 7, attrs, 2), "set_attrs");
+	CHECK_INT(0, hl_arguments__set_code(a, 7, attrs, 2, 0), "set_code");
+	CHECK_INT(0, hl_arguments__set_code(a, 10, NULL, 0, 1u << 1), "set_code (a rebound)");
 	/* Thread 1: f1 f1 f1 f2 f2 f1 -> self: 2 objects, 3 runs, f1 in 4 samples.  Thread 2:
 	 * f2 f2 -> one more run.  Argument a: k1 throughout. */
 	observe(a, &r, 1, 7, code, f1, k1, tag);
@@ -182,6 +183,11 @@ static void check_interp(const struct hl_python *py, const struct child *c)
 	f = find(a, 7, "self.missing_attr");
 	CHECK(!f.seen, "an attribute self does not have is not counted");
 	(void)k2;
+
+	/* A rebound argument is not counted; the others are. */
+	observe(a, &r, 1, 10, code, f1, k1, tag);
+	CHECK(find(a, 10, "self").seen, "rebound: self counted");
+	CHECK(!find(a, 10, "a").seen, "rebound: a not counted");
 
 	/* More objects than are remembered: a lower bound, flagged. */
 	for (i = 0; i < 40; i++) {
