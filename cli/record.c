@@ -39,6 +39,7 @@ struct record_opts {
 	bool follow_forks;
 	bool store_cmdlines;
 	bool async_stacks;
+	bool arguments;
 	bool quiet;
 };
 
@@ -67,6 +68,8 @@ static void usage(FILE *out)
 		"      --no-cmdline      do not store command lines (they may hold secrets)\n"
 		"      --no-async        keep asyncio samples as they ran (event loop, then the\n"
 		"                        task's coroutine) instead of under the tasks awaiting them\n"
+		"      --no-arguments    do not record which objects the arguments of sampled\n"
+		"                        functions held (candidates' invariance evidence)\n"
 		"  -q, --quiet           no progress line and no summary\n"
 		"  -h, --help            this help\n"
 		"\n"
@@ -104,7 +107,7 @@ static int parse_pids(struct record_opts *o, const char *list)
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
 	enum { OPT_MAX_FRAMES = 256, OPT_NO_FOLLOW, OPT_NO_CMDLINE, OPT_MODE, OPT_STACK_SIZE,
-	       OPT_NO_ASYNC };
+	       OPT_NO_ASYNC, OPT_NO_ARGUMENTS };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"frequency", required_argument, NULL, 'F'},
@@ -116,6 +119,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{"no-follow", no_argument, NULL, OPT_NO_FOLLOW},
 		{"no-cmdline", no_argument, NULL, OPT_NO_CMDLINE},
 		{"no-async", no_argument, NULL, OPT_NO_ASYNC},
+		{"no-arguments", no_argument, NULL, OPT_NO_ARGUMENTS},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -125,7 +129,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	*o = (struct record_opts){.output = "hotloop.db", .frequency = 999, .max_frames = 512,
 				  .stack_size = 32768, .mode = HL_MODE_MIXED,
 				  .follow_forks = true, .store_cmdlines = true,
-				  .async_stacks = true};
+				  .async_stacks = true, .arguments = true};
 	optind = 1;
 	/* '+': stop at the first non-option, the command's own arguments are not ours. */
 	while ((c = getopt_long(argc, argv, "+o:F:d:p:qh", longopts, NULL)) != -1) {
@@ -190,6 +194,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_NO_ASYNC:
 			o->async_stacks = false;
+			break;
+		case OPT_NO_ARGUMENTS:
+			o->arguments = false;
 			break;
 		case 'q':
 			o->quiet = true;
@@ -414,6 +421,7 @@ int cmd_record(int argc, char **argv)
 		.target_pids = o.command ? pidbuf : o.pid_list,
 		.store_cmdlines = o.store_cmdlines,
 		.async_stacks = o.async_stacks,
+		.arguments = o.arguments,
 		.frequency_hz = (uint32_t)o.frequency,
 		.max_py_frames = (uint32_t)o.max_frames,
 		.mode = o.mode,

@@ -1751,8 +1751,7 @@ struct hl_session *hl_session__new(const struct hl_session_opts *opts)
 		.kernel_stacks = opts->mode != HL_MODE_PYTHON,
 		.ustack_bytes = opts->mode != HL_MODE_PYTHON ? opts->ustack_bytes : 0,
 		.report_all_execs = opts->report_all_execs,
-		/* Argument identities for `hotloop record`; the daemon does not keep them. */
-		.arg_frames = opts->mode != HL_MODE_NATIVE && !opts->window_ns ? HL_ARG_FRAMES : 0,
+		.arg_frames = opts->arguments && opts->mode != HL_MODE_NATIVE ? HL_ARG_FRAMES : 0,
 	};
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EPOLL_TAG_RING};
 	char host[256] = "", kernel[256] = "";

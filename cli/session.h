@@ -36,6 +36,7 @@ struct hl_session_opts {
 	uint32_t max_py_frames;
 	bool follow_forks;
 	bool async_stacks; /* asyncio samples as logical stacks (the task's awaiters above) */
+	bool arguments;	   /* count argument identities (candidates' invariance evidence) */
 
 	/* What the daemon (cli/daemon.c) asks for; zero for `hotloop record`. */
 	bool append;	    /* add a profile to an existing store instead of replacing it */

@@ -61,8 +61,8 @@ static const char NO_TABLE[] =
 static const char NO_ARGS_TABLE[] =
     "invariance: the file was recorded before hotloop stored argument identities (schema 5)";
 static const char NO_ARGS[] =
-    "invariance: no argument identities were recorded (the daemon and native mode do not "
-    "record them)";
+    "invariance: no argument identities were recorded (the daemon, native mode and "
+    "--no-arguments do not record them)";
 
 void hl_codeinfo__free(struct hl_codeinfo *info)
 {
