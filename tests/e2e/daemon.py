@@ -387,16 +387,22 @@ def group_faults(wd):
 
 # ---- hostile ----------------------------------------------------------------------------------
 
+# The corrupted and deep targets run under each frame layout: PyFrameObject links (3.8),
+# _PyInterpreterFrame (3.12) and 3.14's tagged references; 1,000 threads under 3.12.
+HOSTILE_INTERPS = ("3.8", "3.12", "3.14")
+
+
 def group_hostile(wd):
-    py = python("3.12")
     token = "hltest-" + uuid.uuid4().hex[:12]
     d = Daemon(wd, token, window="2").start()
     procs = {}
-    for mode in ("threads", "deep", "corrupt"):
-        p = spawn(py + [HOSTILE, token, mode], stdout=subprocess.PIPE, text=True)
-        check(p.stdout.readline().strip() == "ready", "%s workload ready" % mode)
-        procs[mode] = p
-    time.sleep(8)
+    for interp in HOSTILE_INTERPS:
+        py = python(interp)
+        for mode in ("threads", "deep", "corrupt") if interp == "3.12" else ("deep", "corrupt"):
+            p = spawn(py + [HOSTILE, token, mode], stdout=subprocess.PIPE, text=True)
+            check(p.stdout.readline().strip() == "ready", "%s %s workload ready" % (interp, mode))
+            procs[interp, mode] = p
+    time.sleep(10)
     check(d.alive(), "no crash with hostile targets")
     st = d.status_json() or {}
     check(st.get("cpu_percent", 100) < 50, "bounded work: the daemon's CPU %.1f%%" %
@@ -407,22 +413,30 @@ def group_hostile(wd):
     by_pid = dict(q(d.db, "SELECT process.pid, sum(s.weight) FROM sample s JOIN thread ON"
                           " thread.id = s.thread_id JOIN process ON process.id = thread.process_id"
                           " GROUP BY process.pid"))
-    for mode, p in procs.items():
-        check(by_pid.get(p.pid, 0) > 0, "%s: sampled" % mode, by_pid.get(p.pid, 0))
+    for (interp, mode), p in procs.items():
+        check(by_pid.get(p.pid, 0) > 0, "%s %s: sampled" % (interp, mode), by_pid.get(p.pid, 0))
     threads = q(d.db, "SELECT count(DISTINCT thread.tid) FROM thread JOIN process ON"
                       " process.id = thread.process_id WHERE process.pid = ?",
-                (procs["threads"].pid,))[0][0]
+                (procs["3.12", "threads"].pid,))[0][0]
     check(1 <= threads <= 1001, "1,000 threads: the spinning ones stored (%d threads)" % threads)
     counters = dict(q(d.db, "SELECT name, sum(value) FROM profile_counter GROUP BY name"))
     log("counters: %s" % counters)
-    check(counters.get("truncated.too_deep", 0) > 0, "the 10,000-frame recursion: truncated, counted")
-    check(counters.get("truncated.cycle", 0) > 0, "a frame cycle: counted")
-    check(counters.get("truncated.read_failed", 0) > 0, "an unreadable frame link: counted")
-    rc, out, err = report(d.db, "--format", "folded", "--pid", str(procs["corrupt"].pid))
-    check(rc == 0 and "[truncated: frame cycle]" in out, "the report shows the cycle marker",
-          err[-300:])
-    check(counters.get("frames.unresolved_code", 0) > 0 and "[unreadable code object]" in out,
-          "the code object with a 2**40-character qualname: unreadable, counted")
+    for interp in HOSTILE_INTERPS:
+        rc, out, err = report(d.db, "--format", "folded", "--pid",
+                              str(procs[interp, "deep"].pid))
+        check(rc == 0 and "[truncated: deeper than the frame limit]" in out,
+              "%s: the 10,000-frame recursion is truncated, with its marker" % interp, err[-300:])
+        rc, out, err = report(d.db, "--format", "folded", "--pid",
+                              str(procs[interp, "corrupt"].pid))
+        check(rc == 0 and "[truncated: frame cycle]" in out,
+              "%s: the frame cycle is cut, with its marker" % interp, err[-300:])
+        check("[truncated: unreadable frame]" in out,
+              "%s: the link into unmapped memory is cut, with its marker" % interp)
+        check("[unreadable code object]" in out,
+              "%s: the code object with a 2**40-character name is unreadable, marked" % interp)
+    check(counters.get("truncated.too_deep", 0) > 0 and counters.get("truncated.cycle", 0) > 0
+          and counters.get("truncated.read_failed", 0) > 0
+          and counters.get("frames.unresolved_code", 0) > 0, "the bad samples are counted")
 
 
 GROUPS = {"basic": group_basic, "faults": group_faults, "hostile": group_hostile}
