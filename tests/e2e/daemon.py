@@ -12,8 +12,10 @@
                         running, counts lost windows, resumes when space returns); retention
                         with a small size limit; the CPU budget governor lowering the rate
     daemon.py hostile   1,000 threads; a 10,000-frame recursion; a process that broke its own
-                        frame links and a string length through ctypes (3.12): bounded work,
-                        no crash, the bad samples counted
+                        frame links and a string length through ctypes (3.8, 3.12, 3.14):
+                        bounded work, no crash, the bad samples counted
+    daemon.py unit      daemon/hotloop.service: systemd-analyze verify, and the daemon run
+                        with exactly its capabilities and no_new_privs (samples, kernel names)
 
 Every daemon here selects its processes with a cmdline regex holding a token unique to the
 run, so other processes on the host do not matter.  Exit 0 pass, 1 fail, 77 skip (not root;
@@ -123,9 +125,10 @@ class Daemon:
             f.write(conf_extra)
         self.proc = None
 
-    def start(self, extra=()):
+    def start(self, extra=(), prefix=()):
         self.logf = open(self.log, "a")
-        self.proc = spawn([HOTLOOP, "daemon", "--config", self.conf, "--db", self.db] + list(extra),
+        self.proc = spawn(list(prefix) + [HOTLOOP, "daemon", "--config", self.conf, "--db",
+                                          self.db] + list(extra),
                           stdout=self.logf, stderr=self.logf)
         return self
 
@@ -439,7 +442,54 @@ def group_hostile(wd):
           and counters.get("frames.unresolved_code", 0) > 0, "the bad samples are counted")
 
 
-GROUPS = {"basic": group_basic, "faults": group_faults, "hostile": group_hostile}
+# ---- the systemd unit -----------------------------------------------------------------------
+
+UNIT = os.path.join(SOURCE, "daemon", "hotloop.service")
+
+
+def unit_capabilities():
+    """The unit's CapabilityBoundingSet, as setpriv(1) capability names."""
+    with open(UNIT) as f:
+        for line in f:
+            if line.startswith("CapabilityBoundingSet="):
+                return [c[len("CAP_"):].lower() for c in line.split("=", 1)[1].split()]
+    return []
+
+
+def group_unit(wd):
+    """The unit file as systemd reads it (systemd-analyze verify: PID 1 here is not systemd,
+    so the unit cannot be started), and the daemon run with exactly the unit's capabilities
+    and no_new_privs: it must sample and name kernel frames with them."""
+    unit = os.path.join(wd, "hotloop.service")
+    with open(UNIT) as f:
+        text = f.read().replace("ExecStart=/usr/local/bin/hotloop", "ExecStart=" + HOTLOOP)
+    with open(unit, "w") as f:
+        f.write(text)
+    r = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True)
+    check(r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(),
+          "systemd-analyze verify: no complaint", (r.stdout + r.stderr)[-500:])
+    caps = unit_capabilities()
+    check(set(caps) >= {"bpf", "perfmon", "sys_ptrace"}, "the unit's capabilities: %s" % caps)
+    token = "hltest-" + uuid.uuid4().hex[:12]
+    # Time in the kernel (copying out of /dev/zero), so samples have kernel frames to name.
+    busy = spawn(python("3.12") + ["-c", "import os, sys\nfd = os.open('/dev/zero', os.O_RDONLY)"
+                                   "\nwhile True: os.read(fd, 1 << 20)", token])
+    d = Daemon(wd, token, window="2")
+    d.start(prefix=["setpriv", "--bounding-set=-all," + ",".join("+" + c for c in caps),
+                    "--inh-caps=-all", "--no-new-privs"])
+    got = wait_until(lambda: (q(d.db, "SELECT count(*) FROM window WHERE samples > 0")
+                              or [[0]])[0][0] >= 2, 30)
+    check(got, "with the unit's capabilities: windows with samples written")
+    check(d.stop() == 0, "exit 0")
+    kill(busy)
+    log_text = d.log_text()
+    check("kallsyms" not in log_text, "no complaint about /proc/kallsyms", log_text[-500:])
+    named = q(d.db, "SELECT count(*) FROM function WHERE kind = 3 AND name NOT LIKE '[%'")[0][0]
+    check(named > 0, "kernel frames named (%d kernel functions)" % named)
+
+
+GROUPS = {"basic": group_basic, "faults": group_faults, "hostile": group_hostile,
+          "unit": group_unit}
 
 
 def main():
