@@ -459,7 +459,8 @@ def unit_capabilities():
 def group_unit(wd):
     """The unit file as systemd reads it (systemd-analyze verify: PID 1 here is not systemd,
     so the unit cannot be started), and the daemon run with exactly the unit's capabilities
-    and no_new_privs: it must sample and name kernel frames with them."""
+    and no_new_privs, on a file system read-only but for its store's directory: it must
+    sample, write windows and name kernel frames so."""
     unit = os.path.join(wd, "hotloop.service")
     with open(UNIT) as f:
         text = f.read().replace("ExecStart=/usr/local/bin/hotloop", "ExecStart=" + HOTLOOP)
@@ -475,7 +476,12 @@ def group_unit(wd):
     busy = spawn(python("3.12") + ["-c", "import os, sys\nfd = os.open('/dev/zero', os.O_RDONLY)"
                                    "\nwhile True: os.read(fd, 1 << 20)", token])
     d = Daemon(wd, token, window="2")
-    d.start(prefix=["setpriv", "--bounding-set=-all," + ",".join("+" + c for c in caps),
+    # ProtectSystem=strict with ReadWritePaths=<the store's directory>, as a mount namespace
+    # can give it: everything read-only but the work directory.
+    d.start(prefix=["unshare", "--mount", "--propagation", "private", "sh", "-ec",
+                    'mount --bind "$0" "$0"; mount -o remount,bind,ro /; '
+                    'mount -o remount,bind,rw "$0"; shift; exec "$@"', wd, "--",
+                    "setpriv", "--bounding-set=-all," + ",".join("+" + c for c in caps),
                     "--inh-caps=-all", "--no-new-privs"])
     got = wait_until(lambda: (q(d.db, "SELECT count(*) FROM window WHERE samples > 0")
                               or [[0]])[0][0] >= 2, 30)
