@@ -115,19 +115,13 @@ int cmd_candidates(int argc, char **argv)
 	};
 	struct hl_report_filter filter = {0};
 	struct hl_filter_label label = {{0}};
-	struct hl_candidates_facts facts = {0};
-	struct hl_candidates_evidence ev;
-	struct hl_codeinfo *code = NULL;
-	struct hl_candidates *cs = NULL;
-	struct hl_profile *profile = NULL;
 	struct hl_store *store;
 	size_t rows = HL_CANDIDATES_DEFAULT_ROWS;
 	const char *output = NULL;
-	char version[64];
 	bool json = false;
 	FILE *out = stdout;
 	uint64_t value;
-	int opt, ret = HL_EXIT_ERROR;
+	int opt, err;
 
 	optind = 1;
 	opterr = 0;
@@ -169,16 +163,44 @@ int cmd_candidates(int argc, char **argv)
 		return usage_error("one FILE at a time ('%s' is extra)", argv[optind + 1]);
 	if (hl_filter_finish("candidates", &filter))
 		return usage_hint();
-	filter.view = HL_VIEW_MIXED;
 
+	if (output) {
+		out = hl_create_output(output);
+		if (!out) {
+			hl_err("cannot create %s: %s: check the directory and permissions (a "
+			       "symbolic link is refused)",
+			       output, strerror(errno));
+			return HL_EXIT_ERROR;
+		}
+	}
 	store = hl_store__open(argv[optind], HL_STORE_READONLY);
-	if (!store)
+	err = store ? hl_candidates_write(store, &filter, rows, json, out) : -EIO;
+	hl_store__close(store);
+	if (fflush(out) || ferror(out) || (out != stdout && fclose(out))) {
+		hl_err("writing %s failed: %s", output ? output : "stdout", strerror(errno));
 		return HL_EXIT_ERROR;
+	}
+	return err ? HL_EXIT_ERROR : HL_EXIT_OK;
+}
+
+int hl_candidates_write(struct hl_store *store, const struct hl_report_filter *selection,
+			size_t rows, bool json, FILE *out)
+{
+	struct hl_report_filter filter = *selection;
+	struct hl_candidates_facts facts = {0};
+	struct hl_candidates_evidence ev;
+	struct hl_codeinfo *code = NULL;
+	struct hl_candidates *cs = NULL;
+	struct hl_profile *profile = NULL;
+	char version[64];
+	int ret = -EIO;
+
+	filter.view = HL_VIEW_MIXED;
 	if (read_facts(store, filter.profile_id, &facts, version, sizeof(version)))
-		goto out_close_store;
+		return -EIO;
 	profile = hl_profile__load(store, &filter);
 	if (!profile)
-		goto out_close_store;
+		return -EIO;
 	cs = hl_candidates__analyze(profile, &facts);
 	if (!cs) {
 		hl_err("analyzing the profile failed: %s", strerror(errno));
@@ -190,31 +212,16 @@ int cmd_candidates(int argc, char **argv)
 		goto out_free_candidates;
 	}
 	hl_codeinfo__evidence(code, &ev);
-	if (output) {
-		out = hl_create_output(output);
-		if (!out) {
-			hl_err("cannot create %s: %s: check the directory and permissions (a "
-			       "symbolic link is refused)",
-			       output, strerror(errno));
-			goto out_free_candidates;
-		}
-	}
 	if (json)
 		hl_candidates_write_json(cs, profile, &ev, rows, out);
 	else
 		hl_candidates_write_text(cs, profile, &ev, rows, out);
-	if (fflush(out) || ferror(out) || (out != stdout && fclose(out))) {
-		hl_err("writing %s failed: %s", output ? output : "stdout", strerror(errno));
-		goto out_free_candidates;
-	}
-	ret = HL_EXIT_OK;
+	ret = 0;
 
 out_free_candidates:
 	hl_codeinfo__free(code);
 	hl_candidates__free(cs);
 out_free_profile:
 	hl_profile__free(profile);
-out_close_store:
-	hl_store__close(store);
 	return ret;
 }

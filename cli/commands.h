@@ -1,5 +1,8 @@
 /* cli/commands.h — the subcommands of the hotloop binary and its exit codes. */
 #pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 
 /* Exit codes (DESIGN.md "cli"): scripts and CI rely on these. */
 enum hl_exit {
@@ -26,3 +29,12 @@ int cmd_export(int argc, char **argv);
 int hl_usage_error(const char *cmd, const char *synopsis, const char *fmt, const char *arg);
 /* The synopsis and where the help is, without a message.  Returns HL_EXIT_USAGE. */
 int hl_usage_hint(const char *cmd, const char *synopsis);
+
+struct hl_store;
+struct hl_report_filter;
+/* What `hotloop candidates` writes (text, or with @json the JSON of docs/candidates.md) for
+ * the samples @filter selects, always in the mixed view; @rows listed candidates, 0 for all.
+ * The HTML report embeds the same JSON for its candidates panel.  Returns 0 or -EIO (said
+ * why on stderr). */
+int hl_candidates_write(struct hl_store *store, const struct hl_report_filter *filter,
+			size_t rows, bool json, FILE *out);

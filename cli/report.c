@@ -10,6 +10,7 @@
 #include "cli/filters.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "report/candidates.h"
 #include "report/profile.h"
 #include "report/report.h"
 #include "schema/store.h"
@@ -137,6 +138,26 @@ static int finish_output(FILE *out, const char *name)
 
 enum { OPT_MIN_PERCENT = 0x2000, OPT_FUNCTION, OPT_TITLE };
 
+/* The candidates panel of the HTML page: `hotloop candidates --json` of the same samples, or
+ * NULL (no panel) when the analysis fails — the page is still written. */
+static const char *candidates_json(struct hl_store *store, const struct hl_report_filter *filter,
+				   char **buf)
+{
+	size_t len = 0;
+	FILE *f = open_memstream(buf, &len);
+	int err;
+
+	if (!f)
+		return NULL;
+	err = hl_candidates_write(store, filter, HL_CANDIDATES_DEFAULT_ROWS, true, f);
+	if (fclose(f) || err || !len) {
+		hl_err("the HTML page has no candidates panel: the analysis failed");
+		free(*buf);
+		*buf = NULL;
+	}
+	return *buf;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -157,6 +178,7 @@ int cmd_report(int argc, char **argv)
 	const char *path, *output = NULL;
 	struct hl_profile *profile;
 	struct hl_store *store;
+	char *candidates = NULL;
 	bool rows_given = false;
 	FILE *out = stdout;
 	uint64_t value;
@@ -237,6 +259,8 @@ int cmd_report(int argc, char **argv)
 	profile = hl_profile__load(store, &filter);
 	if (!profile)
 		goto out_close_store;
+	if (!strcmp(format->name, "html"))
+		options.candidates = candidates_json(store, &filter, &candidates);
 	if (output) {
 		out = hl_create_output(output);
 		if (!out) {
@@ -261,6 +285,7 @@ int cmd_report(int argc, char **argv)
 	ret = HL_EXIT_OK;
 
 out_free_profile:
+	free(candidates);
 	hl_profile__free(profile);
 out_close_store:
 	hl_store__close(store);

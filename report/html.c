@@ -364,7 +364,9 @@ static int profile_data(const struct hl_profile *p, const struct hl_report_optio
 	    hl_buf__printf(out, ",\"subtitle\":") || hl_json_string(out, subtitle) ||
 	    hl_buf__printf(out, ",\n\"strings\":[") ||
 	    hl_buf__add(out, st.json.data, st.json.len) || hl_buf__printf(out, "],\n") ||
-	    hl_buf__add(out, body.data, body.len) || hl_buf__printf(out, "}"))
+	    hl_buf__add(out, body.data, body.len) ||
+	    (opts->candidates && hl_buf__printf(out, ",\n\"candidates\":%s", opts->candidates)) ||
+	    hl_buf__printf(out, "}"))
 		goto out_free;
 	err = 0;
 

@@ -25,6 +25,8 @@ struct hl_report_options {
 	const char *function;     /* lines: POSIX ERE on function labels; NULL: the top rows */
 	const char *filter_label; /* how the filters read ("pid 1234"), NULL for none */
 	const char *title;        /* svg, html, speedscope: what the profile is called */
+	const char *candidates;   /* html: the JSON of `hotloop candidates --json` for the same
+				     samples (the candidates panel), NULL for none */
 };
 
 struct hl_report_format {

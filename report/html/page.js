@@ -439,11 +439,58 @@ async function hotloopData() {
     renderTableNow();
   }
 
+  // The candidates panel: the JSON of `hotloop candidates --json` for the same samples,
+  // embedded by `hotloop report --format html` (docs/candidates.md, "Output").  Rows are the
+  // listed candidates; a click searches the function in the flame graph.
+  function renderCandidates(c) {
+    const share = (n) => pct(n, c.samples);
+    const listed = (c.candidates || []).filter((x) => x.rank > 0);
+    const missing = c.missing_evidence || [];
+    $('candidates-note').textContent = `${fmt(c.samples)} samples, Python ${c.python || 'unknown'}` +
+      (missing.length ? ` · missing evidence: ${missing.join(', ')}` : '') +
+      (listed.length ? '' : ' · no Python function holds 3% of the samples or more');
+    const overhead = (x) => Object.entries(x.categories || {})
+      .filter(([k, v]) => v > 0 && !['real', 'other', 'unknown'].includes(k))
+      .sort((a, b) => b[1] - a[1]).slice(0, 4)
+      .map(([k, v]) => `${k} ${share(v)}`).join(', ');
+    const callees = (x) => (x.per_element || []).slice(0, 3)
+      .map((e) => `${esc(e.function.label)} ${share(e.samples)}`).join('<br>');
+    const invariance = (x) => {
+      if (!x.invariance) return '<span class="why">not recorded</span>';
+      return x.invariance.slice(0, 4).map((a) => `<span class="${a.key ? 'key' : ''}">${esc(a.name)}: ` +
+        `${a.more ? 'more than ' : ''}${fmt(a.distinct)} object${a.distinct === 1 ? '' : 's'}` +
+        ` (${esc(a.top_type || '?')}) over ${fmt(a.samples)} samples${a.key ? ' — key' : ''}</span>`).join('<br>');
+    };
+    const bytecode = (x) => {
+      const b = x.bytecode;
+      if (!b) return `<span class="why">${esc(x.bytecode_missing || 'not recorded')}</span>`;
+      const parts = [];
+      if ((b.generic_builtins || []).length) parts.push('builtins: ' + b.generic_builtins.join(', '));
+      if ((b.self_attrs || []).length) parts.push('self.' + b.self_attrs.join(', self.'));
+      parts.push(`${b.loops} loops, ${b.branches} branches, ${b.calls} calls`);
+      return esc(parts.join('; '));
+    };
+    $('candidates').querySelector('tbody').innerHTML = listed.map((x) =>
+      `<tr data-name="${esc(x.function.label)}" data-remedy="${esc(x.remedy)}">` +
+      `<td>${x.rank}</td><td class="name">${esc(x.function.label)}</td>` +
+      `<td class="kind">${x.undetermined ? 'undetermined' : x.remedy === 'none' ? 'not a candidate' : esc(x.remedy)}` +
+      `<div class="why">${esc(x.reason)}</div></td>` +
+      `<td>${share(x.overhead)}</td><td>${share(x.samples)}</td>` +
+      `<td class="name">${overhead(x)}</td><td class="name">${callees(x)}</td>` +
+      `<td class="name">${invariance(x)}</td><td class="name">${bytecode(x)}</td></tr>`).join('');
+    $('candidates').querySelectorAll('tbody tr').forEach((tr) => tr.addEventListener('click', () => {
+      $('search').value = '^' + tr.dataset.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$';
+      doSearch();
+    }));
+    $('candidates-box').hidden = false;
+  }
+
   $('search').addEventListener('input', doSearch);
   $('reset').addEventListener('click', () => chart.resetZoom());
   $('icicle').addEventListener('change', () => { chart.inverted($('icicle').checked); chart.update(); });
 
   if (data.mode === 'diff') diffMode(); else profileMode();
+  if (data.candidates) renderCandidates(data.candidates);
   // For tests and for measuring: the chart is drawn (its transitions may still run).
   timings.total = performance.now() - timings.start;
   window.hotloop = { chart: chart, renderedMs: performance.now(), timings: timings };

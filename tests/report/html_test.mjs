@@ -127,6 +127,30 @@ await settle(page);
 const after = await rootY();
 check(before > 50 && after < before, 'icicle puts the root on top', `${before} -> ${after}`);
 
+// The candidates panel shows what `hotloop candidates --json` says of the same file: the
+// listed candidates in rank order with their remedies and shares; a row searches its function.
+const cand = JSON.parse(hotloop(['candidates', db, '--json']).toString());
+const listed = cand.candidates.filter((c) => c.rank > 0);
+const panel = await page.$$eval('#candidates tbody tr', (trs) => trs.map((tr) => ({
+  name: tr.dataset.name, remedy: tr.dataset.remedy,
+  cells: [...tr.querySelectorAll('td')].map((td) => td.textContent) })));
+check(await page.$eval('#candidates-box', (e) => !e.hidden), 'the candidates panel is shown');
+check(listed.length > 0 && panel.length === listed.length, 'one panel row per listed candidate', `${panel.length} vs ${listed.length}`);
+check(panel.every((r, i) => r.name === listed[i].function.label && r.remedy === listed[i].remedy &&
+  r.cells[0] === String(listed[i].rank) &&
+  r.cells[3] === (100 * listed[i].overhead / cand.samples).toFixed(2) + '%'),
+'panel rows: label, remedy, rank and savings as candidates --json', JSON.stringify(panel.slice(0, 2)));
+check(/invariance/.test(await page.$eval('#candidates-note', (e) => e.textContent)) ===
+  cand.missing_evidence.includes('invariance'), 'the panel names the missing evidence');
+await page.click('#candidates tbody tr:first-child');
+await settle(page);
+const candHits = await page.evaluate(() => [...document.querySelectorAll('#chart g.frame')]
+  .filter((g) => g.querySelector('rect').getAttribute('fill') === 'rgb(230,0,230)').map((g) => g.getAttribute('name')));
+check(candHits.length > 0 && candHits.every((n) => n === listed[0].function.label),
+  'a click on a candidate highlights its function in the flame graph', `${candHits.length} ${candHits[0]}`);
+await page.fill('#search', '');
+await settle(page);
+
 const shot = await page.screenshot({ fullPage: false });
 check(distinctColors(shot) > 20, 'the screenshot is not blank', String(distinctColors(shot)));
 check(page.errors.length === 0, 'no script errors', page.errors.join('; '));
