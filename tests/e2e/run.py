@@ -1505,6 +1505,39 @@ def invariance_checks(truth, c):
     ]
 
 
+def html_page_data(path):
+    """The data a `hotloop report --format html` page embeds (plain, or zlib and base64 over
+    chunks, as report/html.c writes it)."""
+    import base64
+    import re
+    import zlib
+    text = open(path, encoding="utf-8").read()
+    m = re.search(r'<script type="application/json" id="hotloop-data"( data-encoding='
+                  r'"zlib-base64")?>(.*?)</script>', text, re.S)
+    if not m.group(1):
+        return json.loads(m.group(2))
+    chunks = re.findall(r'<script type="text/plain" class="hotloop-chunk">(.*?)</script>', text,
+                        re.S)
+    return json.loads(zlib.decompress(base64.b64decode("".join(chunks))))
+
+
+def html_panel_checks(exe, db, wd):
+    """The HTML report of a real recording embeds what `hotloop candidates --json` says of it,
+    invariance included."""
+    page = wd.file("storage.html")
+    rc, _, err, _ = run([exe, "report", db, "--format", "html", "-o", page], timeout=120)
+    crc, cout, _, _ = run([exe, "candidates", db, "--json"], timeout=120)
+    try:
+        embedded = html_page_data(page).get("candidates")
+        same = embedded == json.loads(cout)
+        key = [c.get("invariant_key") for c in (embedded or {}).get("candidates", [])][:1]
+    except (OSError, ValueError, AttributeError) as e:
+        same, key = False, str(e)
+    return [checks.Result(rc == 0 and crc == 0 and same,
+                          "storage: the HTML page embeds candidates --json (first key %s) %s"
+                          % (key, err[-200:]))]
+
+
 def sc_candidates(exe, interp, wd, scale, names=None):
     """The labeled suite: ranks, remedies, negative controls, the storage diff; prints
     precision and recall."""
@@ -1533,6 +1566,7 @@ def sc_candidates(exe, interp, wd, scale, names=None):
             results += bytecode_checks(name, mine[0] if mine else None)
         if name == "storage":
             results += invariance_checks(truth, mine[0] if mine else None)
+            results += html_panel_checks(exe, db, wd)
         if label in ("codegen", "jit"):
             top3 = [c for c in fl[:3] if named(c, target, interp)]
             hit = bool(top3) and top3[0]["remedy"] == label
