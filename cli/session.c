@@ -2212,14 +2212,14 @@ static void release_exited(struct hl_session *s, uint64_t now)
 static size_t cache_bytes(const struct hl_session *s)
 {
 	return hl_intern__memory(s->stacks) + hl_intern__memory(s->frames) +
-	       hl_intern__memory(s->natives) +
+	       hl_intern__memory(s->natives) + hl_store__cache_bytes(s->store) +
 	       s->cap_native_entries * sizeof(*s->native_entries) +
 	       s->cap_native_ids * sizeof(*s->native_ids);
 }
 
-/* Empties the stack, frame and native caches when they outgrow WINDOW_CACHE_LIMIT.  Safe
- * between samples: every id they hold stays valid in the store, and nothing else refers to
- * native entries by index across samples. */
+/* Empties the stack, frame and native caches, and the store's caches of ids, when together
+ * they outgrow WINDOW_CACHE_LIMIT.  Safe between samples: every id they hold stays valid in
+ * the store, and nothing else refers to native entries by index across samples. */
 static void bound_caches(struct hl_session *s)
 {
 	if (cache_bytes(s) < WINDOW_CACHE_LIMIT)
@@ -2229,6 +2229,7 @@ static void bound_caches(struct hl_session *s)
 	hl_intern__clear(s->stacks);
 	hl_intern__clear(s->frames);
 	hl_intern__clear(s->natives);
+	hl_store__forget_caches(s->store);
 	free(s->native_entries);
 	free(s->native_ids);
 	s->native_entries = NULL;

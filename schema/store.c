@@ -689,6 +689,19 @@ static void forget_uncommitted(struct hl_store *store)
 	}
 }
 
+size_t hl_store__cache_bytes(const struct hl_store *store)
+{
+	if (!store->functions)
+		return 0;
+	return hl_intern__memory(store->functions) + hl_intern__memory(store->frames) +
+	       hl_intern__memory(store->stacks);
+}
+
+void hl_store__forget_caches(struct hl_store *store)
+{
+	forget_uncommitted(store);
+}
+
 static int setup_writer(struct hl_store *store, bool is_new, unsigned flags)
 {
 	char mode[16] = "";

@@ -176,6 +176,12 @@ struct hl_argument_row {
 /* Files (or replaces) @a for @profile_id.  Returns 0 or a negative errno. */
 int hl_store__add_argument(struct hl_store *store, int64_t profile_id,
 			   const struct hl_argument_row *a);
+/* Bytes held by the writer's caches of function, frame and stack ids (they grow with the
+ * distinct rows written).  hl_store__forget_caches() empties them: the ids are looked up in
+ * the database again on demand (rows of the open batch included), so a long-running writer
+ * can bound its memory. */
+size_t hl_store__cache_bytes(const struct hl_store *store);
+void hl_store__forget_caches(struct hl_store *store);
 /* @parent_id 0 for an outermost frame. */
 int64_t hl_store__intern_stack(struct hl_store *store, int64_t parent_id, int64_t frame_id);
 
