@@ -36,5 +36,5 @@ struct hl_report_filter;
  * the samples @filter selects, always in the mixed view; @rows listed candidates, 0 for all.
  * The HTML report embeds the same JSON for its candidates panel.  Returns 0 or -EIO (said
  * why on stderr). */
-int hl_candidates_write(struct hl_store *store, const struct hl_report_filter *filter,
-			size_t rows, bool json, FILE *out);
+int hl_candidates_write(struct hl_store *store, const struct hl_report_filter *filter, size_t rows,
+			bool json, FILE *out);

@@ -88,12 +88,12 @@ struct hl_bytecode_stats {
 	unsigned compares;
 	unsigned arith;
 	unsigned calls;
-	unsigned attr_loads;			   /* LOAD_ATTR / LOAD_METHOD */
-	unsigned self_attr_loads;		   /* ... on local 0 named "self" */
-	unsigned self_attr_in_loop;		   /* ... inside a loop body */
-	uint32_t builtins;			   /* bit i: hl_generic_builtins[i] is loaded */
-	uint32_t stored_locals; /* bit i: local slot i (< 32) is stored to or deleted: an
-				   argument there is rebound, not what the caller passed */
+	unsigned attr_loads;	    /* LOAD_ATTR / LOAD_METHOD */
+	unsigned self_attr_loads;   /* ... on local 0 named "self" */
+	unsigned self_attr_in_loop; /* ... inside a loop body */
+	uint32_t builtins;	    /* bit i: hl_generic_builtins[i] is loaded */
+	uint32_t stored_locals;	    /* bit i: local slot i (< 32) is stored to or deleted: an
+				       argument there is rebound, not what the caller passed */
 	const char *self_attrs[HL_SELF_ATTRS_MAX]; /* distinct names, borrowed from @names */
 	size_t nr_self_attrs;
 	int stop; /* 0, or why decoding stopped early (-EOPNOTSUPP, -EINVAL) */
