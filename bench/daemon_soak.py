@@ -73,6 +73,8 @@ def main():
     a = ap.parse_args()
     if os.geteuid():
         sys.exit("bench/daemon_soak.py: run as root (the daemon loads BPF)")
+    # A SIGTERM (timeout, kill) still stops the workers and the daemon: finally runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench/daemon_soak.py: terminated"))
     token = "hlsoak-" + uuid.uuid4().hex[:10]
     wd = tempfile.mkdtemp(prefix="hotloop-daemon-soak-")
     db, conf, st = (os.path.join(wd, n) for n in ("soak.db", "soak.conf", "status"))
