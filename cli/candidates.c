@@ -119,7 +119,9 @@ int cmd_candidates(int argc, char **argv)
 	size_t rows = HL_CANDIDATES_DEFAULT_ROWS;
 	const char *output = NULL;
 	bool json = false;
-	FILE *out = stdout;
+	FILE *out = stdout, *mem;
+	char *text = NULL;
+	size_t len = 0;
 	uint64_t value;
 	int opt, err;
 
@@ -164,23 +166,34 @@ int cmd_candidates(int argc, char **argv)
 	if (hl_filter_finish("candidates", &filter))
 		return usage_hint();
 
+	/* Analyzed into memory first: a failed analysis leaves no OUT behind. */
+	mem = open_memstream(&text, &len);
+	if (!mem)
+		return HL_EXIT_ERROR;
+	store = hl_store__open(argv[optind], HL_STORE_READONLY);
+	err = store ? hl_candidates_write(store, &filter, rows, json, mem) : -EIO;
+	hl_store__close(store);
+	if (fclose(mem) || err) {
+		free(text);
+		return HL_EXIT_ERROR;
+	}
 	if (output) {
 		out = hl_create_output(output);
 		if (!out) {
 			hl_err("cannot create %s: %s: check the directory and permissions (a "
 			       "symbolic link is refused)",
 			       output, strerror(errno));
+			free(text);
 			return HL_EXIT_ERROR;
 		}
 	}
-	store = hl_store__open(argv[optind], HL_STORE_READONLY);
-	err = store ? hl_candidates_write(store, &filter, rows, json, out) : -EIO;
-	hl_store__close(store);
+	fwrite(text, 1, len, out);
+	free(text);
 	if (fflush(out) || ferror(out) || (out != stdout && fclose(out))) {
 		hl_err("writing %s failed: %s", output ? output : "stdout", strerror(errno));
 		return HL_EXIT_ERROR;
 	}
-	return err ? HL_EXIT_ERROR : HL_EXIT_OK;
+	return HL_EXIT_OK;
 }
 
 int hl_candidates_write(struct hl_store *store, const struct hl_report_filter *selection,
