@@ -7,6 +7,7 @@
  */
 #pragma once
 #include "check.h"
+#include "collector/python.h"
 #include "common/util.h"
 
 #include <dirent.h>
@@ -246,4 +247,57 @@ static inline void child__stop(struct child *c)
 	}
 	kill(c->pid, SIGKILL);
 	waitpid(c->pid, &status, 0);
+}
+
+/* Finds the interpreter of a script child, retrying while it is still starting.  Returns
+ * hl_python_detect()'s result; a failure is said on stderr. */
+static inline int child__detect(pid_t pid, struct hl_python *py)
+{
+	int ret = -1, i;
+
+	for (i = 0; i < 200; i++) {
+		ret = hl_python_detect(pid, py);
+		if (ret != HL_PYDETECT_NOT_READY)
+			break;
+		usleep(20000);
+	}
+	if (ret != HL_PYDETECT_OK)
+		fprintf(stderr, "hl_python_detect(%d) = %d: %s\n", (int)pid, ret, py->status);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The main of a test run against every interpreter. */
+
+/* Calls @run for every interpreter found (pyenv 3.8-3.13, Debian's 3.11, the fetched 3.14);
+ * a missing one is skipped with a message, or fails the test when CI=true.  Returns the
+ * test's exit status: 77 (skip) when none ran and nothing failed. */
+static inline int run_each_interpreter(const char *test, void (*run)(const struct interp *in))
+{
+	struct interp in[8];
+	unsigned i, n = 0, ran = 0;
+
+	memset(in, 0, sizeof(in));
+	for (i = 8; i <= 13; i++)
+		find_pyenv(&in[n++], i);
+	find_debian(&in[n++]);
+	find_314(&in[n++]);
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < n; i++) {
+		if (in[i].why[0]) {
+			if (is_ci())
+				CHECK(false, in[i].why);
+			else
+				fprintf(stderr, "%s: SKIP %s: %s\n", test, in[i].id, in[i].why);
+			continue;
+		}
+		fprintf(stderr, "%s: running %s (%s)\n", test, in[i].id, in[i].path);
+		run(&in[i]);
+		ran++;
+	}
+	if (!ran && !check_failures) {
+		fprintf(stderr, "%s: SKIP: no interpreter found\n", test);
+		return 77;
+	}
+	return check_done();
 }

@@ -220,58 +220,30 @@ static void check_key_rule(void)
 	CHECK(!hl_invariance_is_key("x", 3368, 8, true), "more objects than remembered");
 }
 
+static void run_interp(const struct interp *in)
+{
+	int failures = check_failures, count = check_count;
+	struct hl_python py;
+	struct child c;
+
+	memset(&py, 0, sizeof(py));
+	if (child__start(&c, in->path, "-I", SCRIPT, NULL)) {
+		CHECK(false, "start the script");
+		return;
+	}
+	if (child__read(&c))
+		CHECK(false, "the script printed its objects");
+	else if (child__detect(c.pid, &py) != HL_PYDETECT_OK)
+		CHECK(false, "hl_python_detect");
+	else
+		check_interp(&py, &c);
+	child__stop(&c);
+	fprintf(stderr, "arguments: %s (%s, Python %s): %d checks, %d failed\n", in->id, in->path,
+		py.version, check_count - count, check_failures - failures);
+}
+
 int main(void)
 {
-	struct interp in[8];
-	unsigned i, n = 0, ran = 0;
-
-	memset(in, 0, sizeof(in));
 	check_key_rule();
-	for (i = 8; i <= 13; i++)
-		find_pyenv(&in[n++], i);
-	find_debian(&in[n++]);
-	find_314(&in[n++]);
-	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < n; i++) {
-		int failures = check_failures, count = check_count;
-		struct hl_python py;
-		struct child c;
-
-		if (in[i].why[0]) {
-			if (is_ci())
-				CHECK(false, in[i].why);
-			else
-				fprintf(stderr, "arguments: SKIP %s: %s\n", in[i].id, in[i].why);
-			continue;
-		}
-		memset(&py, 0, sizeof(py));
-		if (child__start(&c, in[i].path, "-I", SCRIPT, NULL)) {
-			CHECK(false, "start the script");
-			continue;
-		}
-		if (child__read(&c) == 0) {
-			int ret = -1, k;
-
-			for (k = 0; k < 200; k++) {
-				ret = hl_python_detect(c.pid, &py);
-				if (ret != HL_PYDETECT_NOT_READY)
-					break;
-				usleep(20000);
-			}
-			CHECK_INT(HL_PYDETECT_OK, ret, "hl_python_detect");
-			if (ret == HL_PYDETECT_OK)
-				check_interp(&py, &c);
-		} else {
-			CHECK(false, "the script printed its objects");
-		}
-		child__stop(&c);
-		fprintf(stderr, "arguments: %s (%s, Python %s): %d checks, %d failed\n", in[i].id,
-			in[i].path, py.version, check_count - count, check_failures - failures);
-		ran++;
-	}
-	if (!ran && !check_failures) {
-		fprintf(stderr, "arguments: SKIP: no interpreter found\n");
-		return 77;
-	}
-	return check_done();
+	return run_each_interpreter("arguments", run_interp);
 }

@@ -128,15 +128,6 @@ static void finish_child(struct child *c)
 	waitpid(c->pid, &status, 0);
 }
 
-static int detect(pid_t pid, struct hl_python *py)
-{
-	int ret = hl_python_detect(pid, py);
-
-	if (ret != HL_PYDETECT_OK)
-		fprintf(stderr, "hl_python_detect(%d) = %d: %s\n", (int)pid, ret, py->status);
-	return ret;
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -445,7 +436,7 @@ static void run_interp(const struct interp *in)
 		CHECK(false, "the script stopped inside leaf()");
 		goto out;
 	}
-	if (detect(c.pid, &py) != HL_PYDETECT_OK) {
+	if (child__detect(c.pid, &py) != HL_PYDETECT_OK) {
 		CHECK(false, "hl_python_detect");
 		goto out;
 	}
@@ -484,30 +475,5 @@ out_free:
 
 int main(void)
 {
-	struct interp in[8];
-	unsigned i, n = 0, ran = 0;
-
-	memset(in, 0, sizeof(in));
-	for (i = 8; i <= 13; i++)
-		find_pyenv(&in[n++], i);
-	find_debian(&in[n++]);
-	find_314(&in[n++]);
-	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < n; i++) {
-		if (in[i].why[0]) {
-			if (is_ci())
-				CHECK(false, in[i].why);
-			else
-				fprintf(stderr, "asyncio: SKIP %s: %s\n", in[i].id, in[i].why);
-			continue;
-		}
-		fprintf(stderr, "asyncio: running %s (%s)\n", in[i].id, in[i].path);
-		run_interp(&in[i]);
-		ran++;
-	}
-	if (!ran && !check_failures) {
-		fprintf(stderr, "asyncio: SKIP: no interpreter found\n");
-		return 77;
-	}
-	return check_done();
+	return run_each_interpreter("asyncio", run_interp);
 }

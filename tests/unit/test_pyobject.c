@@ -147,21 +147,6 @@ static const char SCRIPT_NOTHREADING[] =
     "sys.stdout.flush()\n"
     "sys.stdin.read()\n";
 
-static int detect(pid_t pid, struct hl_python *py)
-{
-	int ret = -1, i;
-
-	for (i = 0; i < 200; i++) {
-		ret = hl_python_detect(pid, py);
-		if (ret != HL_PYDETECT_NOT_READY)
-			break;
-		usleep(20000);
-	}
-	if (ret != HL_PYDETECT_OK)
-		fprintf(stderr, "hl_python_detect(%d) = %d: %s\n", (int)pid, ret, py->status);
-	return ret;
-}
-
 /* ---------------------------------------------------------------------------------------- */
 /* Checks against real objects. */
 
@@ -925,7 +910,7 @@ static void check_nothreading(const struct interp *in)
 	}
 	CHECK_INT(0, child__read(&c), "no-threading script: stage 1");
 	CHECK_INT(0, child__var(&c, "threading"), "threading not imported at startup");
-	if (detect(c.pid, &py) != HL_PYDETECT_OK) {
+	if (child__detect(c.pid, &py) != HL_PYDETECT_OK) {
 		CHECK(false, "detect the no-threading process");
 		goto out;
 	}
@@ -957,7 +942,7 @@ static void run_interp(const struct interp *in)
 		CHECK(false, "the script printed its objects");
 		goto out;
 	}
-	if (detect(c.pid, &py) != HL_PYDETECT_OK) {
+	if (child__detect(c.pid, &py) != HL_PYDETECT_OK) {
 		CHECK(false, "hl_python_detect");
 		goto out;
 	}
@@ -972,31 +957,5 @@ out:
 
 int main(void)
 {
-	struct interp in[8];
-	unsigned i, n = 0, ran = 0;
-
-	memset(in, 0, sizeof(in));
-	for (i = 8; i <= 13; i++)
-		find_pyenv(&in[n++], i);
-	find_debian(&in[n++]);
-	find_314(&in[n++]);
-	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < n; i++) {
-		if (in[i].why[0]) {
-			if (is_ci()) {
-				CHECK(false, in[i].why);
-			} else {
-				fprintf(stderr, "pyobject: SKIP %s: %s\n", in[i].id, in[i].why);
-			}
-			continue;
-		}
-		fprintf(stderr, "pyobject: running %s (%s)\n", in[i].id, in[i].path);
-		run_interp(&in[i]);
-		ran++;
-	}
-	if (!ran && !check_failures) {
-		fprintf(stderr, "pyobject: SKIP: no interpreter found\n");
-		return 77;
-	}
-	return check_done();
+	return run_each_interpreter("pyobject", run_interp);
 }
