@@ -125,6 +125,7 @@ struct hl_asyncio {
 	struct frame_states fs;
 	int state;
 	uint64_t next_check_ns;
+	uint64_t check_interval_ns; /* doubles from ASYNC_FIRST_RECHECK_NS after each miss */
 	bool warned;
 
 	uint64_t task_type, future_type;
@@ -809,6 +810,9 @@ static int setup(struct hl_asyncio *a)
 	return ST_ACTIVE;
 }
 
+/* Measured: a single miss right after start used to cost 3 s of unattributed samples. */
+#define ASYNC_FIRST_RECHECK_NS (16ULL * 1000000)
+
 bool hl_asyncio__active(struct hl_asyncio *a, uint64_t now_ns, uint64_t recheck_ns)
 {
 	if (a->state == ST_ACTIVE)
@@ -816,7 +820,11 @@ bool hl_asyncio__active(struct hl_asyncio *a, uint64_t now_ns, uint64_t recheck_
 	if (a->state == ST_UNSUPPORTED || (a->state != ST_UNKNOWN && now_ns < a->next_check_ns))
 		return false;
 	a->state = setup(a);
-	a->next_check_ns = now_ns + recheck_ns;
+	/* A miss is often transient (asyncio still importing, a dict resized under the read):
+	 * check again soon, then less and less often. */
+	a->check_interval_ns = a->check_interval_ns ? HL_MIN(2 * a->check_interval_ns, recheck_ns)
+						    : HL_MIN(ASYNC_FIRST_RECHECK_NS, recheck_ns);
+	a->next_check_ns = now_ns + a->check_interval_ns;
 	return a->state == ST_ACTIVE;
 }
 

@@ -119,8 +119,9 @@ struct hl_asyncio *hl_asyncio__new(const struct hl_python *py);
 void hl_asyncio__free(struct hl_asyncio *a);
 
 /* Whether the process uses asyncio: asyncio.tasks is imported and its C Task can be read.
- * Checked against the target at most every @recheck_ns while it is not (a few hundred reads
- * of sys.modules), never again once it is.  @now_ns: CLOCK_MONOTONIC. */
+ * Checked against the target while it is not (a few hundred reads of sys.modules) after
+ * 16 ms, then at doubling intervals up to @recheck_ns; never again once it is.
+ * @now_ns: CLOCK_MONOTONIC. */
 bool hl_asyncio__active(struct hl_asyncio *a, uint64_t now_ns, uint64_t recheck_ns);
 
 /* Whether any of @frames (a sample's, innermost first) belongs to a coroutine: the cheap
