@@ -1196,9 +1196,16 @@ static bool visit(struct hop *h, uint64_t obj)
 	return true;
 }
 
-/* @task awaits @via (a future between it and the target, or the target itself); when
- * @check_waiter, it must be waiting for @via right now. */
-static void add_awaiter(struct hop *h, uint64_t task, uint64_t via, bool check_waiter)
+/* What an awaiter found must be waiting on right now: a task that is running, or has resumed
+ * since the edge was made, waits on nothing, and its frames are not at the await. */
+enum waits {
+	WAITS_VIA,	 /* @via: its wakeup is one of @via's done callbacks */
+	WAITS_ANY,	 /* some future (3.14 awaited_by: the target, or gather's or wait's) */
+	WAITS_UNCHECKED, /* a TaskGroup's parent task waits for it wherever it is suspended */
+};
+
+/* @task awaits @via (a future between it and the target, or the target itself). */
+static void add_awaiter(struct hop *h, uint64_t task, uint64_t via, enum waits waits)
 {
 	struct task_view tv;
 	unsigned i;
@@ -1212,7 +1219,8 @@ static void add_awaiter(struct hop *h, uint64_t task, uint64_t via, bool check_w
 		h->failed = true;
 		return;
 	}
-	if (tv.state != FUT_PENDING || (check_waiter && tv.fut_waiter != via))
+	if (tv.state != FUT_PENDING || (waits == WAITS_VIA && tv.fut_waiter != via) ||
+	    (waits == WAITS_ANY && !tv.fut_waiter))
 		return;
 	if (!h->n_found)
 		h->first = tv;
@@ -1340,22 +1348,22 @@ static void follow_callback(struct hop *h, uint64_t cb, uint64_t via, unsigned d
 	case K_CFUNC:
 		/* 3.10+: the task's wakeup is a built-in method bound to the awaiting task. */
 		if (is_wakeup_def(a, get_u64(buf, v->cfunc_def)))
-			add_awaiter(h, get_u64(buf, v->cfunc_self), via, true);
+			add_awaiter(h, get_u64(buf, v->cfunc_self), via, WAITS_VIA);
 		return;
 	case K_WAKEUP:
 		/* 3.8–3.9: TaskWakeupMethWrapper. */
-		add_awaiter(h, get_u64(buf, v->wakeup_task), via, true);
+		add_awaiter(h, get_u64(buf, v->wakeup_task), via, WAITS_VIA);
 		return;
 	case K_METHOD:
 		x = get_u64(buf, v->method_self);
 		if (kind_of(a, x, NULL) == K_TASK) {
-			add_awaiter(h, x, via, true); /* a Task subclass's own wakeup */
+			add_awaiter(h, x, via, WAITS_VIA); /* a Task subclass's own wakeup */
 			return;
 		}
 		/* TaskGroup._on_task_done: the group's parent task, wherever it waits. */
 		if (!hl_pyobj_getattr(&a->r, x, "_parent_task", &y) &&
 		    kind_of(a, y, NULL) == K_TASK) {
-			add_awaiter(h, y, via, false);
+			add_awaiter(h, y, via, WAITS_UNCHECKED);
 			return;
 		}
 		/* 3.13+ as_completed: _AsCompletedIterator._handle_completion, its queue. */
@@ -1400,7 +1408,7 @@ static void awaited_by(struct hop *h, const struct task_view *tv)
 	if (!tv->awaited_by)
 		return;
 	if (!tv->awaited_by_is_set) {
-		add_awaiter(h, tv->awaited_by, 0, false);
+		add_awaiter(h, tv->awaited_by, 0, WAITS_ANY);
 		return;
 	}
 	if (kind_of(a, tv->awaited_by, NULL) != K_SET ||
@@ -1412,7 +1420,7 @@ static void awaited_by(struct hop *h, const struct task_view *tv)
 	}
 	for (i = 0; i <= mask; i++)
 		if (entries[2 * i] && kind_of(a, entries[2 * i], NULL) == K_TASK)
-			add_awaiter(h, entries[2 * i], 0, false);
+			add_awaiter(h, entries[2 * i], 0, WAITS_ANY);
 }
 
 /* Finds the tasks awaiting @tv. */
@@ -1506,7 +1514,7 @@ static bool node_valid(struct hl_asyncio *a, const struct node *nd, const struct
 static int build(struct hl_asyncio *a, const struct task_view *running, bool cached,
 		 uint64_t now_ns, struct hl_async_stack *r)
 {
-	struct task_view tv = *running, next;
+	struct task_view tv = *running, next, again;
 	uint64_t chain[HL_ASYNC_MAX_TASKS];
 	struct hl_async_task tmp;
 	struct node fresh, *nd;
@@ -1538,6 +1546,14 @@ static int build(struct hl_asyncio *a, const struct task_view *running, bool cac
 			if (nd->awaiter && read_fut(a, nd->awaiter, true, &next))
 				return HL_ASYNC_READ_FAILED;
 		}
+		/* All of it was read after the sample, while the target ran on.  A suspended
+		 * task's frames are where it awaits only if it still waits on the same future
+		 * after they were read; and no awaiter found proves nothing if the task has
+		 * finished since (that released its awaiters, which then moved on). */
+		if ((suspended || !nd->awaiter) &&
+		    (read_fut(a, tv.addr, true, &again) || again.state != FUT_PENDING ||
+		     again.coro != tv.coro || (suspended && again.fut_waiter != tv.fut_waiter)))
+			return HL_ASYNC_READ_FAILED;
 		memset(t, 0, sizeof(*t));
 		t->addr = tv.addr;
 		memcpy(t->name, nd->name, sizeof(t->name));

@@ -1,7 +1,7 @@
 """e2e workload "async_idle": one busy task among many suspended ones, and tasks that finish
 right after they burn.
 
-Usage: python async_idle.py [SECONDS=5] [--tasks=N] [--selfcheck]
+Usage: python async_idle.py [SECONDS=5] [--tasks=N] [--work=W] [--blip=B] [--selfcheck]
 
 N tasks (default 10,000) named "sleeper" wait in asyncio.sleep() the whole time: suspended
 tasks, which must get no on-CPU sample.  One task, "worker", burns the CPU in two ways, half
@@ -13,6 +13,8 @@ each:
 
 so many samples are taken in a task that is gone a moment later: such a sample is either
 attributed to exactly this chain or counted as unattributed, never given another chain.
+W and B (default 20,000 and 10,000) are the loop counts of the two burns: short ones (e.g.
+1,000 and 3,000) make the worker resume and move on while a blip's sample is being read.
 
 Prints first one JSON line:
   {"workload": "async_idle", "pid": ..., "tid": ..., "tasks": N,
@@ -33,6 +35,7 @@ import _common  # noqa: E402
 
 clock = time.monotonic
 counts = {"burns": 0, "blips": 0}
+sizes = {"work": 20000, "blip": 10000}
 
 
 def burn(n):
@@ -47,12 +50,12 @@ async def sleeper():
 
 
 async def blip():
-    burn(10000)  # @call:blip
+    burn(sizes["blip"])  # @call:blip
 
 
 async def work(deadline):
     while clock() < deadline:
-        burn(20000)  # @call:work
+        burn(sizes["work"])  # @call:work
         t = asyncio.ensure_future(blip())
         t.set_name("blip")
         counts["blips"] += 1
@@ -81,8 +84,11 @@ def run():
     seconds, selfcheck, flags = _common.args()
     n = 10000
     for f in flags:
-        if f.startswith("tasks="):
-            n = int(f.split("=", 1)[1])
+        key, _, value = f.partition("=")
+        if key == "tasks":
+            n = int(value)
+        elif key in sizes:
+            sizes[key] = int(value)
     m = _common.markers(__file__)
     root = [["task", "Task-*"], ["main", m["call:main"]], ["task", "worker"]]
     chains = {
