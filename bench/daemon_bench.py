@@ -16,8 +16,9 @@ another:
 - store growth: the bytes of every table and index in use (SQLite's dbstat, read in a
   transaction, so the WAL's committed content counts and the WAL's own size, free pages and
   page reuse do not), divided by the windows in between and scaled to a day.  The growth of
-  `sample` is shown on its own: the dictionaries (function, frame, stack) stop growing once
-  the workload's stacks are known, sample rows grow forever until retention deletes them.
+  the sample rows (`window_sample`) is shown on its own: the dictionaries (function, frame,
+  stack) stop growing once the workload's stacks are known, sample rows grow forever until
+  retention deletes them.
 Prints one table row per rate for docs/benchmarks.md ("Daemon").  Figures, not verdicts:
 nothing here fails on a number.
 """
@@ -55,7 +56,8 @@ def mem(pid):
 
 
 def used_bytes(db):
-    """(windows committed, bytes in use by all tables and indexes, bytes in use by `sample`),
+    """(windows committed, bytes in use by all tables and indexes, bytes in use by the sample
+    rows: `window_sample`, or `sample` before schema 6),
     read in one transaction.  pgsize counts whole pages, so a page half full counts whole:
     over several windows of appended rows that evens out."""
     con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=30)
@@ -63,7 +65,8 @@ def used_bytes(db):
         con.execute("BEGIN")
         windows = con.execute("SELECT count(*) FROM window").fetchone()[0]
         total, sample = con.execute(
-            "SELECT sum(pgsize), sum(CASE WHEN name = 'sample' THEN pgsize ELSE 0 END)"
+            "SELECT sum(pgsize),"
+            " sum(CASE WHEN name IN ('sample', 'window_sample') THEN pgsize ELSE 0 END)"
             " FROM dbstat").fetchone()
         con.execute("COMMIT")
     finally:

@@ -2273,9 +2273,9 @@ int hl_session__flush_window(struct hl_session *s)
 		int64_t rowid;
 
 		/* A weight is 32 bits; a window at 100 kHz on one thread stays far below. */
-		err = hl_store__add_sample(s->store, s->profile_id, r->key.thread_id,
-					   r->key.stack_id, time_us, (enum hl_thread_state)r->key.state,
-					   (uint32_t)HL_MIN(r->count, UINT32_MAX));
+		err = hl_store__add_window_sample(s->store, r->key.thread_id, r->key.stack_id,
+						  (enum hl_thread_state)r->key.state,
+						  (uint32_t)HL_MIN(r->count, UINT32_MAX));
 		rowid = hl_store__last_rowid(s->store);
 		if (!i)
 			w.first_rowid = rowid;

@@ -72,7 +72,7 @@ static int delete_windows(struct hl_store *store, const char *order_limit_sql, i
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(stmt, 0);
 
-		err = run(store, "DELETE FROM sample WHERE rowid BETWEEN ?1 AND ?2",
+		err = run(store, "DELETE FROM window_sample WHERE rowid BETWEEN ?1 AND ?2",
 			  sqlite3_column_int64(stmt, 1), sqlite3_column_int64(stmt, 2),
 			  "deleting a window's samples");
 		if (!err)

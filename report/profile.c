@@ -486,65 +486,98 @@ out_free:
 
 /* ---- samples --------------------------------------------------------------------------- */
 
-/* The sample scan.  Filters other than the profile become the 5th column, so one scan counts
- * both what is selected and what is stored.  Every fragment is fixed text; values are bound
- * in bind_filter(). */
-static int build_sample_query(struct loader *l, char *sql, size_t len)
+/* Appends @a and @b to @cond, after " AND " unless it is the first term. */
+static int add_term(struct hl_buf *cond, const char *a, const char *b)
 {
-	const struct hl_report_filter *f = l->filter;
-	struct hl_buf cond = {0};
-	bool absolute = (f->from.kind != HL_TIME_NONE && f->from.kind != HL_TIME_RELATIVE) ||
-			(f->to.kind != HL_TIME_NONE && f->to.kind != HL_TIME_RELATIVE);
-	int n, err = 0;
+	int err = cond->len ? hl_buf__add(cond, " AND ", 5) : 0;
 
-#define COND(text)                                                                             \
+	if (!err)
+		err = hl_buf__add(cond, a, strlen(a));
+	return err ? err : hl_buf__add(cond, b, strlen(b));
+}
+
+/* The filter as a condition on a sample row `s` whose time is @time_sql, into @cond.  Every
+ * fragment is fixed text; values are bound in bind_filter(). */
+static int build_condition(const struct hl_report_filter *f, const char *time_sql,
+			   struct hl_buf *cond)
+{
+	int err = 0;
+
+#define COND(a, b)                                                                             \
 	do {                                                                                   \
-		if (!err && cond.len)                                                          \
-			err = hl_buf__add(&cond, " AND ", 5);                                  \
 		if (!err)                                                                      \
-			err = hl_buf__add(&cond, text, strlen(text));                          \
+			err = add_term(cond, a, b);                                            \
 	} while (0)
 
 	if (f->has_pid && f->has_tid)
 		COND("s.thread_id IN (SELECT thread.id FROM thread JOIN process"
 		     " ON process.id = thread.process_id"
-		     " WHERE process.pid = :pid AND thread.tid = :tid)");
+		     " WHERE process.pid = :pid AND thread.tid = :tid)", "");
 	else if (f->has_pid)
 		COND("s.thread_id IN (SELECT thread.id FROM thread JOIN process"
-		     " ON process.id = thread.process_id WHERE process.pid = :pid)");
+		     " ON process.id = thread.process_id WHERE process.pid = :pid)", "");
 	else if (f->has_tid)
-		COND("s.thread_id IN (SELECT id FROM thread WHERE tid = :tid)");
+		COND("s.thread_id IN (SELECT id FROM thread WHERE tid = :tid)", "");
 	if (f->thread_regex)
 		COND("s.thread_id IN (SELECT id FROM thread"
-		     " WHERE hl_regexp(:thread_re, coalesce(name, '')))");
+		     " WHERE hl_regexp(:thread_re, coalesce(name, '')))", "");
 	if (f->service)
 		COND("s.thread_id IN (SELECT thread.id FROM thread JOIN process"
-		     " ON process.id = thread.process_id WHERE process.service = :service)");
+		     " ON process.id = thread.process_id WHERE process.service = :service)", "");
 	if (f->has_state)
-		COND("s.state = :state");
+		COND("s.state = :state", "");
 	if (f->from.kind == HL_TIME_RELATIVE)
-		COND("s.time_us >= :from");
+		COND(time_sql, " >= :from");
 	else if (f->from.kind != HL_TIME_NONE)
-		COND("s.time_us + p.start_ns / 1000 >= :from");
+		COND(time_sql, " + p.start_ns / 1000 >= :from");
 	if (f->to.kind == HL_TIME_RELATIVE)
-		COND("s.time_us < :to");
+		COND(time_sql, " < :to");
 	else if (f->to.kind != HL_TIME_NONE)
-		COND("s.time_us + p.start_ns / 1000 < :to");
+		COND(time_sql, " + p.start_ns / 1000 < :to");
 #undef COND
-	if (!err)
-		err = hl_buf__addc(&cond, '\0');
+	if (!err && !cond->len)
+		err = hl_buf__add(cond, "1", 1);
+	return err ? err : hl_buf__addc(cond, '\0');
+}
+
+/* The sample scan: `sample` (hotloop record), then from schema 6 on the daemon's windows'
+ * rows in `window_sample`, whose time and profile are their window's.  Filters other than the
+ * profile become the 5th column, so one scan counts both what is selected and what is
+ * stored. */
+static int build_sample_query(struct loader *l, char *sql, size_t len)
+{
+	const struct hl_report_filter *f = l->filter;
+	struct hl_buf cond = {0}, wcond = {0};
+	bool absolute = (f->from.kind != HL_TIME_NONE && f->from.kind != HL_TIME_RELATIVE) ||
+			(f->to.kind != HL_TIME_NONE && f->to.kind != HL_TIME_RELATIVE);
+	bool windows = hl_store__schema_version(l->store) >= 6;
+	int n, err;
+
+	err = build_condition(f, "s.time_us", &cond);
+	if (!err && windows)
+		err = build_condition(f, "w.time_us", &wcond);
 	if (err) {
 		hl_buf__release(&cond);
+		hl_buf__release(&wcond);
 		return err;
 	}
 	/* CROSS JOIN keeps the sample table the outer loop: one rowid lookup per sample instead
-	 * of a scan of the samples per profile. */
+	 * of a scan of the samples per profile; for windows, the window table (one range of
+	 * window_sample each). */
 	n = snprintf(sql, len,
-		     "SELECT s.stack_id, s.thread_id, s.state, s.weight, %s FROM sample AS s%s%s",
-		     cond.len > 1 ? cond.data : "1",
-		     absolute ? " CROSS JOIN profile AS p ON p.id = s.profile_id" : "",
-		     f->profile_id ? " WHERE s.profile_id = :profile" : "");
+		     "SELECT s.stack_id, s.thread_id, s.state, s.weight, %s FROM sample AS s%s%s"
+		     "%s%s%s%s%s",
+		     cond.data, absolute ? " CROSS JOIN profile AS p ON p.id = s.profile_id" : "",
+		     f->profile_id ? " WHERE s.profile_id = :profile" : "",
+		     windows ? " UNION ALL SELECT s.stack_id, s.thread_id, s.state, s.weight, " : "",
+		     windows ? wcond.data : "",
+		     windows ? " FROM window AS w CROSS JOIN window_sample AS s"
+			       " ON s.rowid BETWEEN w.first_rowid AND w.last_rowid"
+			     : "",
+		     windows && absolute ? " CROSS JOIN profile AS p ON p.id = w.profile_id" : "",
+		     windows && f->profile_id ? " WHERE w.profile_id = :profile" : "");
 	hl_buf__release(&cond);
+	hl_buf__release(&wcond);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -611,7 +644,7 @@ static int load_samples(struct loader *l)
 {
 	struct hl_rsummary *s = &l->p->summary;
 	sqlite3_stmt *stmt;
-	char sql[1024];
+	char sql[4096];
 	int rc, err;
 
 	if (hl_itab__init(&l->agg_index, 4096, agg_key, l))

@@ -69,6 +69,7 @@ enum stmt_id {
 	ST_THREAD_INSERT,
 	ST_THREAD_NAME,
 	ST_WINDOW_INSERT,
+	ST_WINDOW_SAMPLE,
 	ST_CODE_INSERT,
 	ST_ARGUMENT_INSERT,
 	ST_COUNT,
@@ -112,6 +113,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_WINDOW_INSERT] = "INSERT INTO window (profile_id, start_ns, end_ns, samples, lost,"
 			     " first_rowid, last_rowid, frequency_hz, time_us)"
 			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_WINDOW_SAMPLE] = "INSERT INTO window_sample (thread_id, stack_id, state, weight)"
+			     " VALUES (?1, ?2, ?3, ?4)",
 	[ST_CODE_INSERT] = "INSERT OR IGNORE INTO function_code (function_id, python_major,"
 			   " python_minor, bytecode, cut, names, first_local, linetable,"
 			   " firstlineno) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -1321,6 +1324,11 @@ int64_t hl_store__intern_stack(struct hl_store *store, int64_t parent_id, int64_
 
 /* ---- samples ------------------------------------------------------------------------------ */
 
+static bool valid_row(int64_t stack_id, enum hl_thread_state state, uint32_t weight)
+{
+	return stack_id >= 0 && weight && state >= HL_STATE_UNKNOWN && state <= HL_STATE_NO_GIL;
+}
+
 int hl_store__add_sample(struct hl_store *store, int64_t profile_id, int64_t thread_id,
 			 int64_t stack_id, uint64_t time_us, enum hl_thread_state state,
 			 uint32_t weight)
@@ -1328,8 +1336,7 @@ int hl_store__add_sample(struct hl_store *store, int64_t profile_id, int64_t thr
 	sqlite3_stmt *stmt;
 	int err;
 
-	if (time_us > INT64_MAX || stack_id < 0 || weight == 0 || state < HL_STATE_UNKNOWN ||
-	    state > HL_STATE_NO_GIL)
+	if (time_us > INT64_MAX || !valid_row(stack_id, state, weight))
 		return -EINVAL;
 	err = begin_write(store);
 	if (err)
@@ -1343,6 +1350,25 @@ int hl_store__add_sample(struct hl_store *store, int64_t profile_id, int64_t thr
 	sqlite3_bind_int(stmt, 5, state);
 	sqlite3_bind_int64(stmt, 6, weight);
 	return run_stmt(store, stmt, "adding a sample");
+}
+
+int hl_store__add_window_sample(struct hl_store *store, int64_t thread_id, int64_t stack_id,
+				enum hl_thread_state state, uint32_t weight)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	if (!valid_row(stack_id, state, weight))
+		return -EINVAL;
+	err = begin_write(store);
+	if (err)
+		return err;
+	stmt = store->stmt[ST_WINDOW_SAMPLE];
+	sqlite3_bind_int64(stmt, 1, thread_id);
+	sqlite3_bind_int64(stmt, 2, stack_id);
+	sqlite3_bind_int(stmt, 3, state);
+	sqlite3_bind_int64(stmt, 4, weight);
+	return run_stmt(store, stmt, "adding a window's sample row");
 }
 
 int64_t hl_store__last_rowid(struct hl_store *store)

@@ -193,18 +193,24 @@ int hl_store__add_sample(struct hl_store *store, int64_t profile_id, int64_t thr
 			 int64_t stack_id, uint64_t time_us, enum hl_thread_state state,
 			 uint32_t weight);
 
+/* Appends one row of a daemon window (schema/006_window_sample.sql): @weight samples of
+ * (@thread_id, @stack_id, @state), whose profile and time are the window's.  Checks as
+ * hl_store__add_sample. */
+int hl_store__add_window_sample(struct hl_store *store, int64_t thread_id, int64_t stack_id,
+				enum hl_thread_state state, uint32_t weight);
+
 /* The rowid of the last row inserted on this connection (a sample, right after
- * hl_store__add_sample). */
+ * hl_store__add_sample or hl_store__add_window_sample). */
 int64_t hl_store__last_rowid(struct hl_store *store);
 
-/* A daemon window (schema/003_daemon.sql): its sample rows are rowids first..last. */
+/* A daemon window (schema/003_daemon.sql): its rows are window_sample's rowids first..last. */
 struct hl_window_info {
 	int64_t profile_id;
 	uint64_t start_ns, end_ns; /* wall clock */
 	uint64_t samples, lost;
 	int64_t first_rowid, last_rowid;
 	uint32_t frequency_hz;
-	uint64_t time_us; /* of its sample rows */
+	uint64_t time_us; /* its start, µs since the profile's start_ns */
 };
 /* Adds the window row to the open batch.  Returns its id or a negative errno. */
 int64_t hl_store__add_window(struct hl_store *store, const struct hl_window_info *w);

@@ -250,9 +250,9 @@ def group_basic(wd):
                   " GROUP BY 1, 2 HAVING count(*) > 1)")[0][0] == 0, "no duplicate windows")
     check(q(d.db, "SELECT count(*) FROM window")[0][0] > wins_before, "windows after the restart")
     bad = q(d.db, "SELECT count(*) FROM window w WHERE samples != (SELECT coalesce(sum(weight), 0)"
-                  " FROM sample WHERE rowid BETWEEN w.first_rowid AND w.last_rowid)")[0][0]
+                  " FROM window_sample WHERE rowid BETWEEN w.first_rowid AND w.last_rowid)")[0][0]
     check(bad == 0, "every window's samples are its rows' weights", bad)
-    per_pid = dict(q(d.db, "SELECT process.pid, sum(s.weight) FROM sample s JOIN thread ON"
+    per_pid = dict(q(d.db, "SELECT process.pid, sum(s.weight) FROM window_sample s JOIN thread ON"
                            " thread.id = s.thread_id JOIN process ON process.id = thread.process_id"
                            " GROUP BY process.pid"))
     check(all(per_pid.get(p.pid, 0) > 0 for p in longs), "every long-running process is sampled",
@@ -265,7 +265,7 @@ def group_basic(wd):
     check(rc == 0 and "outer" in out and "middle" in out and "leaf" in out,
           "folded report shows outer -> middle -> leaf", err[-300:])
     folded_total = sum(int(l.rsplit(" ", 1)[1]) for l in out.splitlines() if l.strip())
-    stored = q(d.db, "SELECT sum(weight) FROM sample")[0][0]
+    stored = q(d.db, "SELECT sum(weight) FROM window_sample")[0][0]
     check(folded_total == stored, "folded counts sum to the samples stored", (folded_total, stored))
     service = q(d.db, "SELECT service FROM process WHERE pid = ?", (longs[0].pid,))[0][0]
     rc, out, err = report(d.db, "--format", "folded", "--service", service, "--since", "1h")
@@ -415,7 +415,7 @@ def group_hostile(wd):
     check(d.stop() == 0, "exit 0")
     for p in procs.values():
         kill(p)
-    by_pid = dict(q(d.db, "SELECT process.pid, sum(s.weight) FROM sample s JOIN thread ON"
+    by_pid = dict(q(d.db, "SELECT process.pid, sum(s.weight) FROM window_sample s JOIN thread ON"
                           " thread.id = s.thread_id JOIN process ON process.id = thread.process_id"
                           " GROUP BY process.pid"))
     for (interp, mode), p in procs.items():

@@ -125,7 +125,8 @@ static void test_create_and_migrate(void)
 	static const char *const objects[] = {"profile", "profile_counter", "process",
 					      "thread", "function", "frame",
 					      "stack", "sample", "stack_frames",
-					      "samples", "function_code"};
+					      "samples", "function_code", "window",
+					      "window_sample", "all_samples"};
 	struct hl_store *s;
 	struct stat st;
 	char sql[128];
@@ -157,6 +158,82 @@ static void test_create_and_migrate(void)
 			  "WAL mode persists in the file");
 		sqlite3_close(db);
 	}
+}
+
+/* A daemon file of schema 5 kept its window rows in `sample`; migration 6 moves them to
+ * window_sample with their rowids, so the windows' ranges stay right, and leaves recorded
+ * samples where they are.  The old file is made from a new one by moving the rows back. */
+static void test_migrate_windows(void)
+{
+	const char *path = tmp_path("windows5.db");
+	static const char *const to_v5[] = {
+		"INSERT INTO sample (rowid, profile_id, thread_id, stack_id, time_us, state, weight)"
+		" SELECT ws.rowid, w.profile_id, ws.thread_id, ws.stack_id, w.time_us, ws.state,"
+		" ws.weight FROM window w JOIN window_sample ws"
+		" ON ws.rowid BETWEEN w.first_rowid AND w.last_rowid",
+		"DROP VIEW samples",
+		"CREATE VIEW samples AS SELECT rowid AS id, weight FROM sample", /* as good */
+		"DROP VIEW all_samples",
+		"DROP TABLE window_sample",
+		"PRAGMA user_version = 5",
+	};
+	struct hl_store *s = hl_store__open(path, HL_STORE_CREATE);
+	struct hl_window_info w = {.profile_id = 1, .frequency_hz = 99};
+	int64_t thread;
+	sqlite3 *db;
+	size_t i;
+	int k;
+
+	if (!s) {
+		CHECK(0, "windows5: create");
+		return;
+	}
+	fill_store(s, 3); /* recorded samples, rowids 1..3 */
+	thread = query_int(hl_store__db(s), "SELECT id FROM thread");
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < 3; i++)
+			CHECK_INT(0, hl_store__add_window_sample(s, thread, 0, HL_STATE_GIL,
+								 (uint32_t)(k * 10 + i + 1)),
+				  "windows5: add a window row");
+		w.last_rowid = hl_store__last_rowid(s);
+		w.first_rowid = w.last_rowid - 2;
+		w.start_ns = w.end_ns = (uint64_t)k * 60000000000ULL;
+		w.time_us = (uint64_t)k * 60000000;
+		w.samples = 3 * (uint64_t)(k * 10) + 6;
+		CHECK(hl_store__add_window(s, &w) > 0, "windows5: add a window");
+	}
+	CHECK_INT(0, hl_store__commit(s), "windows5: commit");
+	hl_store__close(s);
+
+	sqlite3_open(path, &db);
+	/* In one table, the window rows came after the recorded ones. */
+	CHECK_INT(SQLITE_OK, sqlite3_exec(db, "UPDATE window_sample SET rowid = rowid + 100;"
+				 "UPDATE window SET first_rowid = first_rowid + 100,"
+				 " last_rowid = last_rowid + 100", NULL, NULL, NULL),
+		  "windows5: rowids after the recorded samples'");
+	for (i = 0; i < sizeof(to_v5) / sizeof(to_v5[0]); i++)
+		CHECK_INT(SQLITE_OK, sqlite3_exec(db, to_v5[i], NULL, NULL, NULL), to_v5[i]);
+	CHECK_INT(9, query_int(db, "SELECT count(*) FROM sample"), "windows5: schema 5 file");
+	sqlite3_close(db);
+
+	s = hl_store__open(path, 0);
+	CHECK(s != NULL, "windows5: opened for writing, migrated");
+	if (!s)
+		return;
+	db = hl_store__db(s);
+	CHECK_INT(6, hl_store__schema_version(s), "windows5: schema 6");
+	CHECK_INT(3, query_int(db, "SELECT count(*) FROM sample"), "recorded samples stay");
+	CHECK_INT(6, query_int(db, "SELECT count(*) FROM window_sample"), "window rows moved");
+	CHECK_INT(0, query_int(db, "SELECT count(*) FROM window w WHERE samples !="
+				   " (SELECT sum(weight) FROM window_sample"
+				   " WHERE rowid BETWEEN w.first_rowid AND w.last_rowid)"),
+		  "every window's range holds its rows");
+	CHECK_INT(3 + 6 + 36, query_int(db, "SELECT sum(weight) FROM samples"),
+		  "the samples view has both");
+	CHECK_INT(3 * 60000000, query_int(db, "SELECT sum(time_us) FROM all_samples"
+					      " WHERE id < 0"),
+		  "a window row's time is its window's");
+	hl_store__close(s);
 }
 
 static void test_reopen_idempotent(void)
@@ -678,6 +755,7 @@ int main(void)
 		hl_log_set_level(HL_LOG_ERROR);
 
 	test_create_and_migrate();
+	test_migrate_windows();
 	test_reopen_idempotent();
 	test_refusals();
 	test_empty_file();

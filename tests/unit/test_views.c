@@ -8,6 +8,7 @@
  *   - the folded text of each view (mixed, --python-only, --native-only), written out by hand;
  *   - every filter selects exactly the samples an SQL query over the store names (state,
  *     thread name, time window relative and absolute, focus, ignore, and combinations);
+ *   - both again on the same samples written as the daemon writes them (window_sample);
  *   - --from/--to parsing, with failure rows;
  *   - JSON and XML escaping of hostile names (control characters, invalid UTF-8);
  *   - diff: diff(A, A) is empty; a renamed and a moved function are removed/added; a
@@ -90,8 +91,10 @@ static const struct stack_spec stacks[] = {
 
 #define START_NS 1700000000000000000ULL
 
+/* Writes the store as `hotloop record` does, or with @windowed as the daemon does: each
+ * sample in a window of its own (window.time_us its time, a window_sample row). */
 static int build_store(const char *path, const char *rename_work, const char *move_pure,
-		       int extra_work)
+		       int extra_work, bool windowed)
 {
 	struct hl_profile_info info = {.command = "python3 app.py", .target_pids = "10",
 				       .host = "test", .kernel = "6.1.0", .mode = "mixed",
@@ -136,10 +139,25 @@ static int build_store(const char *path, const char *rename_work, const char *mo
 			stack = hl_store__intern_stack(s, stack, frame);
 		}
 		/* One sample per second of the recording: time_us = t s. */
-		for (k = 0; k < samples; k++, t++)
-			if (hl_store__add_sample(s, profile, thread[stacks[i].thread], stack,
-						 t * 1000000, stacks[i].state, 1))
+		for (k = 0; k < samples; k++, t++) {
+			struct hl_window_info w = {
+				.profile_id = profile, .start_ns = START_NS + t * 1000000000,
+				.end_ns = START_NS + (t + 1) * 1000000000, .samples = 1,
+				.frequency_hz = 100, .time_us = t * 1000000};
+
+			if (!windowed) {
+				if (hl_store__add_sample(s, profile, thread[stacks[i].thread], stack,
+							 t * 1000000, stacks[i].state, 1))
+					return -EIO;
+				continue;
+			}
+			if (hl_store__add_window_sample(s, thread[stacks[i].thread], stack,
+							stacks[i].state, 1))
 				return -EIO;
+			w.first_rowid = w.last_rowid = hl_store__last_rowid(s);
+			if (hl_store__add_window(s, &w) < 0)
+				return -EIO;
+		}
 	}
 	hl_store__finish_profile(s, profile, &totals);
 	i = (size_t)hl_store__commit(s);
@@ -476,8 +494,8 @@ static void test_diff(void)
 
 	snprintf(renamed, sizeof(renamed), "%s/renamed.db", dir);
 	snprintf(grown, sizeof(grown), "%s/grown.db", dir);
-	CHECK_INT(0, build_store(renamed, "work_renamed", "lib/pure.py", 0), "build renamed");
-	CHECK_INT(0, build_store(grown, NULL, NULL, 60), "build grown");
+	CHECK_INT(0, build_store(renamed, "work_renamed", "lib/pure.py", 0, false), "build renamed");
+	CHECK_INT(0, build_store(grown, NULL, NULL, 60, false), "build grown");
 	p[0] = load(db_path, &s[0]);
 	p[1] = load(renamed, &s[1]);
 	p[2] = load(grown, &s[2]);
@@ -552,7 +570,7 @@ int main(void)
 	if (!getenv("HOTLOOP_TEST_VERBOSE"))
 		hl_log_set_level(HL_LOG_ERROR);
 	snprintf(db_path, sizeof(db_path), "%s/views.db", dir);
-	err = build_store(db_path, NULL, NULL, 0);
+	err = build_store(db_path, NULL, NULL, 0, false);
 	CHECK_INT(0, err, "build the mixed-mode store");
 	if (!err) {
 		test_views();
@@ -560,6 +578,15 @@ int main(void)
 		test_time_parse();
 		test_escape();
 		test_diff();
+	}
+	/* The same samples as the daemon writes them: the same reports, the same filters. */
+	fprintf(stderr, "-- the same store, in daemon windows\n");
+	snprintf(db_path, sizeof(db_path), "%s/views-windowed.db", dir);
+	err = build_store(db_path, NULL, NULL, 0, true);
+	CHECK_INT(0, err, "build the mixed-mode store in windows");
+	if (!err) {
+		test_views();
+		test_filters();
 	}
 	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return check_done();
