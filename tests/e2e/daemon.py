@@ -14,8 +14,10 @@
     daemon.py hostile   1,000 threads; a 10,000-frame recursion; a process that broke its own
                         frame links and a string length through ctypes (3.8, 3.12, 3.14):
                         bounded work, no crash, the bad samples counted
-    daemon.py unit      daemon/hotloop.service: systemd-analyze verify, and the daemon run
-                        with exactly its capabilities and no_new_privs (samples, kernel names)
+    daemon.py unit      daemon/hotloop.service: systemd-analyze verify; the daemon run with
+                        exactly its capabilities and no_new_privs (samples, kernel names);
+                        the unit under a real systemd in PID and mount namespaces of its own
+                        (sandbox in effect, windows, reload, stop)
 
 Every daemon here selects its processes with a cmdline regex holding a token unique to the
 run, so other processes on the host do not matter.  Exit 0 pass, 1 fail, 77 skip (not root;
@@ -459,10 +461,10 @@ def unit_capabilities():
 
 
 def group_unit(wd):
-    """The unit file as systemd reads it (systemd-analyze verify: PID 1 here is not systemd,
-    so the unit cannot be started), and the daemon run with exactly the unit's capabilities
-    and no_new_privs, on a file system read-only but for its store's directory: it must
-    sample, write windows and name kernel frames so."""
+    """The unit file as systemd reads it (systemd-analyze verify), and the daemon run with
+    exactly the unit's capabilities and no_new_privs, on a file system read-only but for its
+    store's directory: it must sample, write windows and name kernel frames so.  Then the unit
+    under a real systemd (group_unit_systemd)."""
     unit = os.path.join(wd, "hotloop.service")
     with open(UNIT) as f:
         text = f.read().replace("ExecStart=/usr/local/bin/hotloop", "ExecStart=" + HOTLOOP)
@@ -494,6 +496,108 @@ def group_unit(wd):
     check("kallsyms" not in log_text, "no complaint about /proc/kallsyms", log_text[-500:])
     named = q(d.db, "SELECT count(*) FROM function WHERE kind = 3 AND name NOT LIKE '[%'")[0][0]
     check(named > 0, "kernel frames named (%d kernel functions)" % named)
+
+
+    group_unit_systemd(wd)
+
+
+# Capability numbers (linux/capability.h) of the names a unit may give.
+CAP_NUMBERS = {"dac_read_search": 2, "sys_ptrace": 19, "syslog": 34, "perfmon": 38, "bpf": 39}
+
+# Boots systemd as PID 1 of new PID and mount (and UTS, IPC, network) namespaces.  Whatever systemd writes at boot
+# lands on private tmpfs mounts (its boot-time tmpfiles empty /tmp: on the host's /tmp that
+# lost this machine's logs once); its only unit is hotloop.service, sandbox unchanged.
+SYSTEMD_BOOT = r"""
+mount --make-rprivate /
+for d in /run /tmp /var/tmp /var/lib/hotloop /etc/hotloop /var/log/journal; do
+    if [ -d "$d" ]; then mount -t tmpfs tmpfs "$d"; fi
+done
+mkdir -p /run/systemd/system
+sed "s|^ExecStart=/usr/local/bin/hotloop|ExecStart=$HL_BIN|; s|^After=.*|DefaultDependencies=no|" \
+    "$HL_UNIT" > /run/systemd/system/hotloop.service
+printf '[Unit]\nDefaultDependencies=no\nWants=hotloop.service\n' > /run/systemd/system/hl.target
+printf 'window = 2s\nfrequency = 49\n' > /etc/hotloop/daemon.conf
+exec env container=hotloop-test /lib/systemd/systemd --system --unit=hl.target
+"""
+
+
+def group_unit_systemd(wd):
+    """The unit under a real systemd (PID 1 in a PID namespace of its own: it cannot sample
+    the host's processes from there, which the part above covers): it starts with exactly the
+    unit's capabilities, no_new_privs and a read-only root; it writes windows into its
+    StateDirectory; `systemctl reload` applies a changed configuration; `systemctl stop` ends
+    it with status 0."""
+    if not os.access("/lib/systemd/systemd", os.X_OK):
+        check(False, "systemd is installed (scripts/install-deps)")
+        return
+    made = [d for d in ("/var/lib/hotloop", "/etc/hotloop") if not os.path.isdir(d)]
+    for d in made:
+        os.makedirs(d)  # mount points for the private tmpfs; removed below
+    env = dict(os.environ, HL_BIN=HOTLOOP, HL_UNIT=UNIT)
+    # Its own host name and network too: systemd sets the host name and brings up lo at boot.
+    boot = spawn(["unshare", "--pid", "--mount", "--mount-proc", "--uts", "--ipc", "--net",
+                  "--kill-child", "sh", "-ec",
+                  SYSTEMD_BOOT], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        systemd_checks(boot.pid)
+    finally:
+        kill(boot)
+        boot.wait()
+        for d in made:
+            os.rmdir(d)
+
+
+def systemd_checks(unshare_pid):
+    def pid1():
+        r = subprocess.run(["pgrep", "-P", str(unshare_pid)], capture_output=True, text=True)
+        return r.stdout.split()[0] if r.stdout.split() else None
+
+    def inside(*argv):
+        r = subprocess.run(["nsenter", "-t", pid1(), "-m", "-p", "--"] + list(argv),
+                           capture_output=True, text=True, timeout=30)
+        return r.stdout
+
+    def status():
+        try:
+            return json.loads(inside("cat", "/run/hotloop/status") or "{}")
+        except ValueError:
+            return {}
+
+    running = wait_until(lambda: pid1() and inside("systemctl", "is-active",
+                                                   "hotloop").strip() == "active", 30)
+    check(running, "systemd %s: hotloop.service active" %
+          (inside("systemctl", "--version").split("\n")[0] if pid1() else "(did not boot)"))
+    if not running:
+        return
+    main = inside("systemctl", "show", "-p", "MainPID", "--value", "hotloop").strip()
+    proc = inside("cat", "/proc/%s/status" % main)
+    fields = dict(l.split(":", 1) for l in proc.splitlines() if ":" in l)
+    want = sum(1 << CAP_NUMBERS.get(c, 63) for c in unit_capabilities())
+    caps = {k: int(fields.get(k, "-1").strip(), 16) for k in ("CapEff", "CapBnd", "CapAmb")}
+    check(all(v == want for v in caps.values()) and fields.get("NoNewPrivs", "").strip() == "1",
+          "the daemon's capabilities are the unit's (%#x), no_new_privs" % want,
+          {k: hex(v) for k, v in caps.items()})
+    mounts = {}
+    for l in inside("cat", "/proc/%s/mountinfo" % main).splitlines():
+        f = l.split()
+        mounts[f[4]] = f[5].split(",")
+    check("ro" in mounts.get("/", []) and "rw" in mounts.get("/var/lib/hotloop", []),
+          "root read-only, the state directory writable",
+          (mounts.get("/"), mounts.get("/var/lib/hotloop")))
+    check(wait_until(lambda: status().get("windows_written", 0) >= 2, 20),
+          "windows written to /var/lib/hotloop", status())
+    inside("sh", "-c", "printf 'window = 3s\\nfrequency = 29\\n' > /etc/hotloop/daemon.conf")
+    inside("systemctl", "reload", "hotloop")
+    check(wait_until(lambda: status().get("configured_hz") == 29
+                     and status().get("window_s") == 3.0, 20),
+          "systemctl reload: the new frequency and window apply", status())
+    inside("systemctl", "stop", "hotloop")
+    shown = inside("systemctl", "show", "-p", "Result", "-p", "ExecMainStatus", "hotloop")
+    check("Result=success" in shown and "ExecMainStatus=0" in shown,
+          "systemctl stop: exit status 0", shown)
+    windows = inside("sqlite3", "/var/lib/hotloop/hotloop.db", "SELECT count(*) FROM window")
+    check(windows.strip().isdigit() and int(windows) >= 3, "the store holds the windows",
+          windows)
 
 
 GROUPS = {"basic": group_basic, "faults": group_faults, "hostile": group_hostile,
