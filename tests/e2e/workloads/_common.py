@@ -139,9 +139,12 @@ class SelfSampler(object):
     def join(self):
         self.thread.join()
 
-    def verdict(self, label, suffix, min_share=0.9):
+    def verdict(self, label, suffix, min_share=0.8):
         """(ok, report): is `suffix` ([(name, line), ...], innermost last) the end of at least
-        min_share of the stacks seen for `label`?"""
+        min_share of the stacks seen for `label`?  This sampler runs only when it gets the GIL,
+        which a busy thread hands over at its eval-breaker points (a loop's back edge, a call
+        such as the loop condition's clock()), and on a loaded machine it may see only ~10
+        stacks: one at the loop condition's line was 1 in 9 in a CI run, so not 0.9."""
         seen = self.seen[label]
         total = sum(seen.values())
         suffix = [tuple(x) for x in suffix]
