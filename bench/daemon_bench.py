@@ -157,7 +157,7 @@ def main():
     try:
         time.sleep(1)
         print("| Hz | window | daemon CPU (% of a core) | VmRSS MiB | RssAnon MiB | growth MB/day"
-              " (all tables) | of which sample | bytes per sample row | samples/s stored |"
+              " (all tables) | of which sample rows | bytes per sample row | samples/s stored |"
               " sample rows per window | samples lost | file MB at the end |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for hz in [int(x) for x in a.hz.split(",")]:

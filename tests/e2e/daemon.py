@@ -501,7 +501,8 @@ def group_unit(wd):
     group_unit_systemd(wd)
 
 
-# Capability numbers (linux/capability.h) of the names a unit may give.
+# Capability numbers (linux/capability.h) of the names the unit gives; a name missing here
+# counts as bit 63, which no process has, so the capability check fails until it is added.
 CAP_NUMBERS = {"dac_read_search": 2, "sys_ptrace": 19, "syslog": 34, "perfmon": 38, "bpf": 39}
 
 # Boots systemd as PID 1 of new PID and mount (and UTS, IPC, network) namespaces.  Whatever systemd writes at boot

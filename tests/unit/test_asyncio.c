@@ -411,7 +411,7 @@ out:
 }
 
 /* A failed look-up (here: no runtime to read asyncio from) is retried soon, not after the
- * full recheck interval: once it cost CI 3 s of unattributed samples in a 5 s recording. */
+ * full recheck interval (CI lost ~2.8 s of a 5 s recording to what is thought to be one). */
 static void check_recheck(const struct hl_python *py)
 {
 	const uint64_t ms = 1000000, recheck = 3000 * ms, t0 = now_ns();
